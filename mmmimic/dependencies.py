@@ -1,0 +1,89 @@
+"""Check, before anything heavy is imported, that mmmimic's dependencies fit.
+
+A wrong mmcv or mmdet otherwise surfaces as an ``AssertionError`` or an
+undefined symbol deep inside mmdet; here it becomes one message that names every
+problem and what to install.
+"""
+import importlib
+from importlib import metadata
+from typing import Callable, List, Optional, Tuple
+
+from packaging.version import InvalidVersion, Version
+
+# (distribution, lowest allowed, first disallowed or None)
+REQUIRED: Tuple[Tuple[str, str, Optional[str]], ...] = (
+    ('torch', '1.8.0', None),
+    ('mmengine', '0.10.0', '1.0.0'),
+    ('mmcv', '2.0.0rc4', '2.2.0'),
+    ('mmdet', '3.3.0', '3.4.0'),
+    ('mmpretrain', '1.2.0', '1.3.0'),
+)
+
+FIX_HINT = (
+    'Fix: on a CPU machine run `bash tools/install.sh` in the mmmimic repository '
+    '(it creates .venv with every pin); on a GPU machine install your CUDA torch, '
+    'then `mim install "mmcv>=2.0.0rc4,<2.2.0"` and '
+    '`pip install "mmdet>=3.3.0,<3.4.0" "mmpretrain>=1.2.0,<1.3.0"` '
+    '(README.md, "Installation").')
+
+
+class DependencyError(ImportError):
+    """A dependency of mmmimic is missing, has the wrong version or fails to load."""
+
+
+def _spec(low: str, high: Optional[str]) -> str:
+    return f'>={low},<{high}' if high else f'>={low}'
+
+
+def version_problems(
+        version_of: Callable[[str], str] = metadata.version) -> List[str]:
+    """One line per required distribution that is missing or out of range."""
+    problems = []
+    for dist, low, high in REQUIRED:
+        spec = _spec(low, high)
+        try:
+            found = version_of(dist)
+        except metadata.PackageNotFoundError:
+            problems.append(f'{dist} is not installed; mmmimic needs {dist}{spec}')
+            continue
+        try:
+            version = Version(found.split('+')[0])
+        except InvalidVersion:
+            problems.append(f'{dist} reports an unreadable version {found!r}')
+            continue
+        if version < Version(low) or (high and version >= Version(high)):
+            problems.append(
+                f'{dist} {found} is installed; mmmimic needs {dist}{spec}')
+    return problems
+
+
+def load_problems() -> List[str]:
+    """Import-time failures of compiled parts (run only when versions fit)."""
+    problems = []
+    try:
+        importlib.import_module('mmcv.ops')
+    except Exception as exc:  # ImportError, OSError from a bad .so, ...
+        problems.append(
+            'mmcv is installed without working compiled ops (mmcv-lite, or a build '
+            f'for another torch): `import mmcv.ops` fails with: {exc}. '
+            'Rebuild mmcv against the installed torch')
+    try:
+        importlib.import_module('torchvision')
+    except Exception as exc:
+        problems.append(
+            'torchvision does not load beside the installed torch '
+            f'({exc}); install the matching pair, e.g. '
+            '`pip install torch==2.14.1 torchvision==0.29.1`')
+    return problems
+
+
+def check_dependencies(
+        version_of: Callable[[str], str] = metadata.version) -> None:
+    """Raise :class:`DependencyError` listing every problem, or return."""
+    problems = version_problems(version_of)
+    if not problems:
+        problems = load_problems()
+    if problems:
+        lines = '\n'.join(f'  - {p}' for p in problems)
+        raise DependencyError(
+            f'mmmimic cannot start:\n{lines}\n{FIX_HINT}')

@@ -1,0 +1,70 @@
+"""Shared fixtures: a small generated COCO-style dataset and repository paths."""
+import json
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')
+TINY_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_faster-rcnn_coco.py')
+
+
+def write_tiny_coco(root: str, num_train: int = 4, num_val: int = 2,
+                    size=(128, 96), seed: int = 0) -> str:
+    """Write images with bright upright rectangles ("pedestrians") on noise.
+
+    Layout: ``root/images/*.jpg`` and ``root/annotations/{train,val}.json``
+    (COCO format, one category ``person``). Returns ``root``.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    for split, count in (('train', num_train), ('val', num_val)):
+        images, annotations = [], []
+        for i in range(count):
+            name = f'{split}_{i:04d}.jpg'
+            img = rng.integers(0, 80, (height, width, 3), dtype=np.uint8)
+            for _ in range(int(rng.integers(1, 4))):
+                h = int(rng.integers(24, height - 8))
+                w = max(8, h // 2)
+                x = int(rng.integers(0, width - w))
+                y = int(rng.integers(0, height - h))
+                img[y:y + h, x:x + w] = rng.integers(150, 255, 3)
+                annotations.append(dict(
+                    id=len(annotations) + 1, image_id=i, category_id=1,
+                    bbox=[x, y, w, h], area=w * h, iscrowd=0))
+            cv2.imwrite(osp.join(root, 'images', name), img)
+            images.append(dict(id=i, file_name=name, width=width, height=height))
+        coco = dict(images=images, annotations=annotations,
+                    categories=[dict(id=1, name='person')])
+        with open(osp.join(root, 'annotations', f'{split}.json'), 'w') as f:
+            json.dump(coco, f)
+    return root
+
+
+def tiny_data_options(root: str) -> list:
+    """``--cfg-options`` that point the tiny config at a generated dataset."""
+    root = root.rstrip('/') + '/'
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/val.json',
+        f'test_evaluator.ann_file={root}annotations/val.json',
+    ]
+
+
+@pytest.fixture(scope='session')
+def tiny_coco(tmp_path_factory) -> str:
+    return write_tiny_coco(str(tmp_path_factory.mktemp('tiny_coco')))
+
+
+@pytest.fixture(scope='session')
+def python_exe() -> str:
+    return sys.executable

@@ -1,0 +1,122 @@
+"""Evaluate a checkpoint with the config's test dataloader and metric.
+
+Same arguments as MMDetection 3.3's tools/test.py; works from the repository and
+through `mim test mmmimic CONFIG --checkpoint CKPT`.
+"""
+import argparse
+import copy
+import os
+import os.path as osp
+import warnings
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmmimic  # noqa: F401  (dependency check, checkpoint loading on torch>=2.6)
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
+from mmdet.utils import setup_cache_size_limit_of_dynamo
+from mmmimic.utils import register_all_modules
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the dir to save the evaluation metrics')
+    parser.add_argument(
+        '--out', type=str,
+        help='dump predictions to a pickle file (.pkl) for offline evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='save images with predictions drawn into this folder, relative to '
+        'the work dir\'s timestamped folder')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. key=value or key="[a,b]" '
+        '(no white space inside a value)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation (horizontal flip unless '
+                        'the config sets tta_model / tta_pipeline)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def add_flip_tta(cfg: Config) -> Config:
+    """Wrap ``cfg.model`` in mmdet's TTA model with a flip pipeline (defaults)."""
+    if 'tta_model' not in cfg:
+        warnings.warn('No `tta_model` in the config: using mmdet.DetTTAModel '
+                      'with NMS 0.5, 100 boxes per image.')
+        cfg.tta_model = dict(
+            type='mmdet.DetTTAModel',
+            tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
+                         max_per_img=100))
+    if 'tta_pipeline' not in cfg:
+        warnings.warn('No `tta_pipeline` in the config: using the test pipeline '
+                      'with and without a horizontal flip.')
+        dataset_cfg = cfg.test_dataloader.dataset
+        while 'dataset' in dataset_cfg:
+            dataset_cfg = dataset_cfg['dataset']
+        cfg.tta_pipeline = copy.deepcopy(dataset_cfg.pipeline)
+        cfg.tta_pipeline[-1] = dict(
+            type='mmcv.TestTimeAug',
+            transforms=[
+                [dict(type='mmdet.RandomFlip', prob=1.),
+                 dict(type='mmdet.RandomFlip', prob=0.)],
+                [dict(type='mmdet.PackDetInputs',
+                      meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                                 'scale_factor', 'flip', 'flip_direction'))],
+            ])
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    setup_cache_size_limit_of_dynamo()
+    register_all_modules(init_default_scope=False)
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.setdefault('default_scope', 'mmmimic')
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.tta:
+        cfg = add_flip_tta(cfg)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out {args.out}: the dump file must end in .pkl or '
+                         '.pickle')
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            DumpDetResults(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
