@@ -33,6 +33,8 @@ fingerprint() {
     cat "$REPO/tools/install.sh" "$REPO/setup.py" "$REPO"/requirements/*.txt \
         | sha256sum | cut -d' ' -f1
     echo "$TORCH_SPECS"
+    # what setup.py links into mmmimic/.mim
+    ls -d "$REPO/configs" "$REPO/tools" "$REPO/model-index.yml" 2>/dev/null || true
 }
 STAMP=$VENV/.mmmimic-install-stamp
 

@@ -9,14 +9,16 @@ import os
 import os.path as osp
 import warnings
 
+import mmmimic  # noqa: F401  (first: checks dependencies before mmdet loads)
+
+# isort: split
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
+from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmmimic  # noqa: F401  (dependency check, checkpoint loading on torch>=2.6)
-from mmdet.engine.hooks.utils import trigger_visualization_hook
-from mmdet.evaluation import DumpDetResults
-from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmmimic.utils import register_all_modules
 
 
@@ -58,14 +60,14 @@ def add_flip_tta(cfg: Config) -> Config:
     """Wrap ``cfg.model`` in mmdet's TTA model with a flip pipeline (defaults)."""
     if 'tta_model' not in cfg:
         warnings.warn('No `tta_model` in the config: using mmdet.DetTTAModel '
-                      'with NMS 0.5, 100 boxes per image.')
+                      'with NMS 0.5, 100 boxes per image.', stacklevel=2)
         cfg.tta_model = dict(
             type='mmdet.DetTTAModel',
             tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
                          max_per_img=100))
     if 'tta_pipeline' not in cfg:
         warnings.warn('No `tta_pipeline` in the config: using the test pipeline '
-                      'with and without a horizontal flip.')
+                      'with and without a horizontal flip.', stacklevel=2)
         dataset_cfg = cfg.test_dataloader.dataset
         while 'dataset' in dataset_cfg:
             dataset_cfg = dataset_cfg['dataset']

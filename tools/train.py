@@ -7,12 +7,14 @@ import argparse
 import os
 import os.path as osp
 
+import mmmimic  # noqa: F401  (first: checks dependencies before mmdet loads)
+
+# isort: split
+from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmmimic  # noqa: F401  (dependency check, checkpoint loading on torch>=2.6)
-from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmmimic.utils import register_all_modules
 
 

@@ -1,0 +1,87 @@
+"""The import-time dependency check: one clear message, no deep stack traces."""
+import os
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+from mmmimic.dependencies import DependencyError, check_dependencies, version_problems
+
+GOOD = {'torch': '2.14.1+cu130', 'mmengine': '0.10.7', 'mmcv': '2.1.0',
+        'mmdet': '3.3.0', 'mmpretrain': '1.2.0'}
+
+
+def fake_versions(**changes):
+    versions = dict(GOOD, **changes)
+
+    def version_of(dist):
+        if versions.get(dist) is None:
+            raise metadata.PackageNotFoundError(dist)
+        return versions[dist]
+
+    return version_of
+
+
+def test_installed_versions_pass():
+    assert version_problems() == []
+    check_dependencies()
+
+
+def test_good_versions_have_no_problems():
+    assert version_problems(fake_versions()) == []
+
+
+@pytest.mark.parametrize('dist,version,expected', [
+    ('mmcv', '2.2.0', 'mmcv 2.2.0 is installed; mmmimic needs mmcv>=2.0.0rc4,<2.2.0'),
+    ('mmcv', '1.7.2', 'mmcv 1.7.2 is installed; mmmimic needs mmcv>=2.0.0rc4,<2.2.0'),
+    ('mmdet', '2.28.2', 'mmdet 2.28.2 is installed; mmmimic needs mmdet>=3.3.0,<3.4.0'),
+    ('mmengine', None,
+     'mmengine is not installed; mmmimic needs mmengine>=0.10.0,<1.0.0'),
+    ('mmpretrain', None, 'mmpretrain is not installed'),
+])
+def test_each_problem_is_named(dist, version, expected):
+    problems = version_problems(fake_versions(**{dist: version}))
+    assert len(problems) == 1
+    assert expected in problems[0]
+
+
+def test_all_problems_in_one_message_with_the_fix():
+    with pytest.raises(DependencyError) as info:
+        check_dependencies(fake_versions(mmcv='2.2.0', mmdet=None))
+    message = str(info.value)
+    assert 'mmcv 2.2.0 is installed' in message
+    assert 'mmdet is not installed' in message
+    assert 'bash tools/install.sh' in message
+    assert 'mim install "mmcv>=2.0.0rc4,<2.2.0"' in message
+
+
+def test_wrong_mmcv_fails_at_import_with_one_message(tmp_path):
+    """A shadowing mmcv 2.2.0 distribution: `import mmmimic` names it, and the
+    traceback does not come from inside mmdet."""
+    dist_info = tmp_path / 'mmcv-2.2.0.dist-info'
+    dist_info.mkdir()
+    (dist_info / 'METADATA').write_text(
+        'Metadata-Version: 2.1\nName: mmcv\nVersion: 2.2.0\n')
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    proc = subprocess.run([sys.executable, '-c', 'import mmmimic'], env=env,
+                          capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode != 0
+    assert ('mmmimic.dependencies.DependencyError: mmmimic cannot start'
+            in proc.stderr)
+    assert 'mmcv 2.2.0 is installed' in proc.stderr
+    frames = [line for line in proc.stderr.splitlines()
+              if line.strip().startswith('File "')]
+    assert frames and not any('mmdet' in f or 'mmcv' in f for f in frames)
+
+
+def test_import_has_no_torchvision_warnings(tmp_path):
+    """mmpretrain imports torchvision; nothing about it may be printed."""
+    code = ('import warnings; warnings.simplefilter("always"); '
+            'import mmmimic, mmmimic.models; '
+            'from mmmimic.utils import register_all_modules; '
+            'register_all_modules(); import mmpretrain.models')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert 'torchvision' not in proc.stderr.lower(), proc.stderr

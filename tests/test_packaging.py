@@ -1,0 +1,58 @@
+"""Wheels carry configs/tools for mim; the install script is idempotent."""
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+
+from .conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+SOURCES = ('setup.py', 'pyproject.toml', 'MANIFEST.in', 'README.md',
+           'model-index.yml', 'requirements', 'mmmimic', 'configs', 'tools')
+
+
+def test_wheel_contains_mim_copies(tmp_path):
+    """Build from a copy (a wheel build rewrites mmmimic/.mim as copies)."""
+    src = tmp_path / 'src'
+    src.mkdir()
+    ignore = shutil.ignore_patterns('.mim', '__pycache__', '*.egg-info')
+    for name in SOURCES:
+        path = osp.join(REPO_ROOT, name)
+        if osp.isdir(path):
+            shutil.copytree(path, src / name, ignore=ignore)
+        else:
+            shutil.copy(path, src / name)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pip', 'wheel', '--no-deps',
+         '--no-build-isolation', '-q', '-w', str(tmp_path / 'dist'), str(src)],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    wheel, = (tmp_path / 'dist').glob('mmmimic-*.whl')
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert 'mmmimic/.mim/tools/train.py' in names
+    assert 'mmmimic/.mim/tools/test.py' in names
+    assert 'mmmimic/.mim/tools/dist_train.sh' in names
+    assert 'mmmimic/.mim/model-index.yml' in names
+    assert 'mmmimic/.mim/tools/misc/print_config.py' in names
+    assert 'mmmimic/registry.py' in names
+    assert not any(n.startswith(('tests/', 'configs/', 'tools/')) for n in names)
+
+
+def test_install_script_second_run_is_quick():
+    venv = sys.prefix
+    if not osp.isfile(osp.join(venv, '.mmmimic-install-stamp')):
+        pytest.skip('this environment was not made by tools/install.sh')
+    start = time.monotonic()
+    proc = subprocess.run(
+        ['bash', osp.join(REPO_ROOT, 'tools', 'install.sh')],
+        env=dict(os.environ, MMMIMIC_VENV=venv), capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'is up to date' in proc.stdout
+    assert elapsed < 60
