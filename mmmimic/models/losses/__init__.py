@@ -1,0 +1,3 @@
+from .roi_mimic_loss import RoIMimicLoss
+
+__all__ = ['RoIMimicLoss']
