@@ -1,0 +1,3 @@
+from .feature_mimic_distiller import FeatureMimicDistiller
+
+__all__ = ['FeatureMimicDistiller']

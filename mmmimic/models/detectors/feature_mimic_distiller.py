@@ -1,0 +1,476 @@
+import copy
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.models.detectors import TwoStageDetector
+from mmdet.models.utils import unpack_gt_instances
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.logging import MessageHub, print_log
+from torch import Tensor
+
+from mmmimic.registry import MODELS, SCOPE, TASK_UTILS
+
+from .teacher import TeacherConfig, build_teacher, load_teacher_checkpoint
+
+# keys that resize with the image (stored as (h, w))
+SHAPE_KEYS = ('img_shape', 'pad_shape', 'batch_input_shape')
+
+
+def build_in_mmmimic(registry, cfg: dict) -> Any:
+    """Build from mmmimic's registry whatever the current default scope."""
+    cfg = copy.deepcopy(cfg)
+    cfg.setdefault('_scope_', SCOPE)
+    return registry.build(cfg)
+
+
+def feature_strides(detector: nn.Module) -> List[float]:
+    """Strides of ``extract_feat``'s levels, read from the RPN or RoI extractor."""
+    rpn_head = getattr(detector, 'rpn_head', None)
+    if rpn_head is not None and hasattr(rpn_head, 'prior_generator'):
+        return [float(s[0]) for s in rpn_head.prior_generator.strides]
+    roi_head = getattr(detector, 'roi_head', None)
+    extractor = getattr(roi_head, 'bbox_roi_extractor', None)
+    if extractor is not None and hasattr(extractor, 'featmap_strides'):
+        return [float(s) for s in extractor.featmap_strides]
+    raise ValueError(
+        f'cannot tell the feature strides of {type(detector).__name__}: it has '
+        'neither rpn_head.prior_generator nor roi_head.bbox_roi_extractor')
+
+
+@MODELS.register_module()
+class FeatureMimicDistiller(TwoStageDetector):
+    """A two-stage student that mimics a frozen teacher's features in regions.
+
+    Li, Jin & Yan, *Mimicking Very Efficient Network for Object Detection*,
+    CVPR 2017. The detector's own ``backbone``/``neck``/``rpn_head``/
+    ``roi_head`` are the student; at test time this model *is* the student
+    (``predict``/``_forward`` are the student's). One training step:
+
+    1. student features of the batch (resized by ``student_input_scale``);
+    2. teacher features of the full batch, without gradients;
+    3. student RPN losses and proposals;
+    4. mimic regions from those proposals (``mimic_sampler``);
+    5. ``mimic_adapter`` (the transform r) on the student features, then
+       ``mimic_loss`` against the teacher's, RoIs in each network's coordinates;
+    6. the student's RoI head losses; with ``stage2_mimic`` also the teacher's
+       RoI head outputs on the mimic regions as soft targets;
+    7. student losses plus ``loss_mimic*`` entries.
+
+    The teacher is not a registered submodule: it is absent from
+    ``state_dict()``, ``parameters()``, the optimizer and ``init_weights()``,
+    stays in eval mode, and follows ``.to()``/``.cuda()``/``.cpu()``.
+
+    Args:
+        backbone, neck, rpn_head, roi_head, train_cfg, test_cfg,
+            data_preprocessor, init_cfg: the student, as for
+            :class:`mmdet.models.TwoStageDetector`.
+        teacher_config (str | dict): Teacher config file, ``mmdet::`` path, a
+            whole config dict with ``model`` or a model dict. It is built in its
+            own ``default_scope``.
+        teacher_ckpt (str, optional): Teacher checkpoint path or URL.
+        mimic_loss (dict): Feature mimic loss (:class:`RoIMimicLoss`).
+        mimic_sampler (dict): Region sampler (:class:`MimicRegionSampler`).
+        mimic_adapter (dict, optional): The transform r applied to the mimicked
+            student levels before the loss, e.g. :class:`DeconvNeck`; trained
+            with the student, dropped at export.
+        mimic_levels (sequence[tuple[int, int]], optional): ``(student_level,
+            teacher_level)`` pairs to mimic; default: all levels, pairwise.
+        student_input_scale (float): The student sees the batch resized by
+            this factor (training and test); predictions are returned in the
+            original image coordinates.
+        stage2_mimic (dict, optional): Second-stage mimic on the mimic regions:
+            ``cls_weight`` (1.0), ``reg_weight`` (1.0), ``cls_loss`` (``'kl'``
+            with ``temperature`` or ``'l2'`` on logits); regression is an L2 on
+            positive regions.
+        logit_mimic (dict, optional): Hinton-style baseline: L2 between the
+            student's and the teacher's RPN outputs, ``cls_weight``,
+            ``reg_weight``. Needs identical RPN output shapes.
+        mimic_warmup_iters (int): Mimic losses ramp up linearly over these
+            iterations.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 rpn_head: ConfigType,
+                 roi_head: ConfigType,
+                 train_cfg: ConfigType,
+                 test_cfg: ConfigType,
+                 teacher_config: TeacherConfig,
+                 teacher_ckpt: Optional[str] = None,
+                 neck: OptConfigType = None,
+                 mimic_loss: ConfigType = dict(type='RoIMimicLoss'),
+                 mimic_sampler: ConfigType = dict(type='MimicRegionSampler'),
+                 mimic_adapter: OptConfigType = None,
+                 mimic_levels: Optional[Sequence[Tuple[int, int]]] = None,
+                 student_input_scale: float = 1.0,
+                 stage2_mimic: OptConfigType = None,
+                 logit_mimic: OptConfigType = None,
+                 mimic_warmup_iters: int = 0,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            rpn_head=rpn_head,
+            roi_head=roi_head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if not student_input_scale > 0:
+            raise ValueError(
+                f'student_input_scale={student_input_scale}: must be > 0')
+        self.student_input_scale = float(student_input_scale)
+        self.mimic_warmup_iters = int(mimic_warmup_iters)
+        self.mimic_loss = build_in_mmmimic(MODELS, mimic_loss)
+        self.mimic_sampler = build_in_mmmimic(TASK_UTILS, mimic_sampler)
+        self.mimic_adapter = build_in_mmmimic(MODELS, mimic_adapter) \
+            if mimic_adapter is not None else None
+        self.stage2_mimic = self._check_stage2(stage2_mimic)
+        self.logit_mimic = dict(cls_weight=1.0, reg_weight=1.0,
+                                **(logit_mimic or {})) \
+            if logit_mimic is not None else None
+
+        teacher = build_teacher(teacher_config)
+        load_teacher_checkpoint(teacher, teacher_ckpt)
+        teacher.requires_grad_(False)
+        teacher.eval()
+        # a plain attribute, so that nn.Module does not register it
+        object.__setattr__(self, 'teacher', teacher)
+        self.teacher_ckpt = teacher_ckpt
+        print_log(f'FeatureMimicDistiller: teacher {type(teacher).__name__} '
+                  f'from {teacher_ckpt}, frozen', logger='current')
+        self.mimic_levels, self.mimic_strides = self._match_levels(mimic_levels)
+        if self.stage2_mimic is not None and not hasattr(
+                getattr(self.teacher, 'roi_head', None), '_bbox_forward'):
+            raise ValueError(
+                'stage2_mimic needs a teacher with an mmdet RoI head '
+                f'(roi_head._bbox_forward); {type(self.teacher).__name__} has '
+                'none. Remove stage2_mimic or use a two-stage teacher.')
+
+    # -- configuration checks -------------------------------------------------
+    @staticmethod
+    def _check_stage2(cfg: OptConfigType) -> Optional[dict]:
+        if cfg is None:
+            return None
+        cfg = dict(dict(cls_weight=1.0, reg_weight=1.0, cls_loss='kl',
+                        temperature=1.0), **cfg)
+        if cfg['cls_loss'] not in ('kl', 'l2'):
+            raise ValueError(f"stage2_mimic.cls_loss={cfg['cls_loss']!r}: "
+                             "'kl' or 'l2'")
+        if cfg['temperature'] <= 0:
+            raise ValueError(
+                f"stage2_mimic.temperature={cfg['temperature']}: must be > 0")
+        return cfg
+
+    def _match_levels(self, mimic_levels) -> Tuple[List[Tuple[int, int]],
+                                                   List[float]]:
+        """Pair student and teacher levels; check that their strides agree."""
+        student_strides = feature_strides(self)
+        teacher_strides = feature_strides(self.teacher)
+        if mimic_levels is None:
+            if len(student_strides) != len(teacher_strides):
+                raise ValueError(
+                    f'the student has {len(student_strides)} feature level(s) '
+                    f'(strides {student_strides}) and the teacher '
+                    f'{len(teacher_strides)} (strides {teacher_strides}); set '
+                    'model.mimic_levels=[(student_level, teacher_level), ...]')
+            mimic_levels = list(zip(range(len(student_strides)),
+                                    range(len(teacher_strides))))
+        pairs = [(int(s), int(t)) for s, t in mimic_levels]
+        factor = getattr(self.mimic_adapter, 'scale_factor', 1)
+        for s, t in pairs:
+            if not (0 <= s < len(student_strides)
+                    and 0 <= t < len(teacher_strides)):
+                raise ValueError(
+                    f'mimic_levels pair ({s}, {t}) is out of range: the student '
+                    f'has {len(student_strides)} level(s), the teacher '
+                    f'{len(teacher_strides)}')
+            # the student's stride in original-image pixels after the adapter
+            effective = student_strides[s] / factor / self.student_input_scale
+            if not math.isclose(effective, teacher_strides[t], rel_tol=1e-3):
+                raise ValueError(
+                    f'student level {s} has stride {student_strides[s]:g} on '
+                    f'its input (x{self.student_input_scale:g} of the image), '
+                    f'{effective:g} in image pixels after an adapter of scale '
+                    f'{factor}, but teacher level {t} has stride '
+                    f'{teacher_strides[t]:g}: the maps cannot be aligned. Set '
+                    'model.student_input_scale and/or '
+                    'model.mimic_adapter=dict(type=\'DeconvNeck\', '
+                    'scale_factor=...) so that they agree.')
+        return pairs, [teacher_strides[t] for _, t in pairs]
+
+    # -- the teacher ------------------------------------------------------------
+    def _apply(self, fn, *args, **kwargs):
+        """``.to()``, ``.cuda()``, ``.cpu()``, ``.half()`` ... move the teacher."""
+        teacher = self.__dict__.get('teacher')
+        if teacher is not None:
+            teacher._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> 'FeatureMimicDistiller':
+        """The teacher stays in eval mode whatever the mode."""
+        teacher = self.__dict__.get('teacher')
+        if teacher is not None:
+            teacher.train(False)
+        return super().train(mode)
+
+    def _teacher_inputs(self, batch_inputs: Tensor) -> Tensor:
+        """Re-normalise the student's batch where the teacher's preprocessor
+        uses another mean, std or channel order."""
+        student, teacher = self.data_preprocessor, self.teacher.data_preprocessor
+        if not all(hasattr(p, '_enable_normalize') for p in (student, teacher)):
+            return batch_inputs
+        same = (student._enable_normalize == teacher._enable_normalize
+                and student._channel_conversion == teacher._channel_conversion)
+        if same and student._enable_normalize:
+            same = torch.equal(student.mean.cpu(), teacher.mean.cpu()) and \
+                torch.equal(student.std.cpu(), teacher.std.cpu())
+        if same:
+            return batch_inputs
+        raw = batch_inputs
+        if student._enable_normalize:
+            raw = raw * student.std + student.mean
+        if student._channel_conversion != teacher._channel_conversion:
+            raw = raw.flip(1)
+        if teacher._enable_normalize:
+            raw = (raw - teacher.mean) / teacher.std
+        return raw
+
+    # -- the student's view of the batch -----------------------------------------
+    def _scaled_batch(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                      with_gt: bool) -> Tuple[Tensor, SampleList, Tuple[float,
+                                                                     float]]:
+        """Resize the batch for the student; rescale what goes with it.
+
+        Returns:
+            tuple: inputs (B, C, h', w'), data samples (copies when resized),
+            and the applied ``(sx, sy)``.
+        """
+        if self.student_input_scale == 1.0:
+            return batch_inputs, batch_data_samples, (1.0, 1.0)
+        height, width = batch_inputs.shape[-2:]
+        new_h = max(1, int(round(height * self.student_input_scale)))
+        new_w = max(1, int(round(width * self.student_input_scale)))
+        sx, sy = new_w / width, new_h / height
+        inputs = F.interpolate(batch_inputs, size=(new_h, new_w),
+                               mode='bilinear', align_corners=False)
+        samples = []
+        for sample in batch_data_samples:
+            sample = sample.clone() if with_gt else sample.new()
+            meta = {}
+            for key in SHAPE_KEYS:
+                if key in sample.metainfo:
+                    h, w = sample.metainfo[key][:2]
+                    meta[key] = (int(round(h * sy)), int(round(w * sx)))
+            if 'batch_input_shape' in meta:
+                meta['batch_input_shape'] = (new_h, new_w)
+            factor = sample.metainfo.get('scale_factor', (1.0, 1.0))
+            meta['scale_factor'] = (factor[0] * sx, factor[1] * sy)
+            sample.set_metainfo(meta)
+            if with_gt:
+                for key in ('gt_instances', 'ignored_instances'):
+                    if key in sample and 'bboxes' in sample.get(key):
+                        instances = sample.get(key)
+                        instances.bboxes = self._rescale_boxes(
+                            instances.bboxes, sx, sy)
+            samples.append(sample)
+        return inputs, samples, (sx, sy)
+
+    @staticmethod
+    def _rescale_boxes(boxes, sx: float, sy: float):
+        if hasattr(boxes, 'rescale_'):
+            boxes = boxes.clone()
+            boxes.rescale_((sx, sy))
+            return boxes
+        return boxes * boxes.new_tensor([sx, sy, sx, sy])
+
+    # -- training ------------------------------------------------------------------
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Student losses plus mimic losses.
+
+        Args:
+            batch_inputs (Tensor): (B, C, H, W) preprocessed images.
+            batch_data_samples (list[DetDataSample]): with ``gt_instances``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_rpn_*``, ``loss_cls``, ``loss_bbox``, ...,
+            ``loss_mimic`` and, when enabled, ``loss_mimic_s2_cls``,
+            ``loss_mimic_s2_reg``, ``loss_mimic_logit_cls``,
+            ``loss_mimic_logit_reg``.
+        """
+        inputs, samples, (sx, sy) = self._scaled_batch(
+            batch_inputs, batch_data_samples, with_gt=True)
+        x = self.extract_feat(inputs)
+        with torch.no_grad():
+            teacher_x = self.teacher.extract_feat(
+                self._teacher_inputs(batch_inputs))
+        weight = self._mimic_weight()
+
+        # RPN, keeping its raw outputs for the logit-mimic baseline
+        rpn_samples = copy.deepcopy(samples)
+        for sample in rpn_samples:
+            sample.gt_instances.labels = torch.zeros_like(
+                sample.gt_instances.labels)
+        gt_instances, gt_ignore, img_metas = unpack_gt_instances(rpn_samples)
+        rpn_outs = self.rpn_head(x)
+        losses = {}
+        rpn_losses = self.rpn_head.loss_by_feat(*rpn_outs, gt_instances,
+                                                img_metas, gt_ignore)
+        for key, value in rpn_losses.items():
+            name = f'rpn_{key}' if 'loss' in key and 'rpn' not in key else key
+            losses[name] = value
+        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
+        rpn_results_list = self.rpn_head.predict_by_feat(
+            *rpn_outs, batch_img_metas=img_metas, cfg=proposal_cfg)
+
+        # mimic regions, before the RoI head renames `bboxes` to `priors`
+        student_rois, positives = self.mimic_sampler(rpn_results_list, samples)
+        teacher_rois = student_rois.clone()
+        teacher_rois[:, [1, 3]] /= sx
+        teacher_rois[:, [2, 4]] /= sy
+        losses['loss_mimic'] = weight * self._feature_mimic(
+            x, teacher_x, teacher_rois)
+
+        losses.update(self.roi_head.loss(x, rpn_results_list, samples))
+        if self.stage2_mimic is not None:
+            losses.update(self._stage2_mimic(x, teacher_x, student_rois,
+                                             teacher_rois, positives, weight))
+        if self.logit_mimic is not None:
+            losses.update(self._logit_mimic(rpn_outs, teacher_x, weight))
+        return losses
+
+    def _mimic_weight(self) -> float:
+        if self.mimic_warmup_iters <= 0:
+            return 1.0
+        step = MessageHub.get_current_instance().get_info('iter', 0)
+        return min(1.0, (step + 1) / self.mimic_warmup_iters)
+
+    def _feature_mimic(self, x: Tuple[Tensor], teacher_x: Tuple[Tensor],
+                       teacher_rois: Tensor) -> Tensor:
+        student = [x[s] for s, _ in self.mimic_levels]
+        teacher = [teacher_x[t] for _, t in self.mimic_levels]
+        if self.mimic_adapter is not None:
+            student = list(self.mimic_adapter(student))
+        student, teacher = self._align_maps(student, teacher)
+        return self.mimic_loss(student, teacher, teacher_rois,
+                               self.mimic_strides)
+
+    def _align_maps(self, student: List[Tensor], teacher: List[Tensor]
+                    ) -> Tuple[List[Tensor], List[Tensor]]:
+        """Crop each pair to its common top-left area (padding differences).
+
+        Raises:
+            ValueError: channels differ, or sizes differ by more than padding.
+        """
+        out_s, out_t = [], []
+        for (s_lvl, t_lvl), s, t in zip(self.mimic_levels, student, teacher):
+            sh, sw = s.shape[-2:]
+            th, tw = t.shape[-2:]
+            if s.shape[:2] != t.shape[:2] or abs(sh - th) > 2 or \
+                    abs(sw - tw) > 2:
+                raise ValueError(
+                    f'student level {s_lvl} gives {tuple(s.shape)} after the '
+                    f'adapter, teacher level {t_lvl} gives {tuple(t.shape)}. '
+                    'Channels must match (set model.mimic_adapter=dict('
+                    "type='DeconvNeck', in_channels=<student channels>, "
+                    'out_channels=<teacher channels>, scale_factor=1)) and the '
+                    'maps must have the same stride (model.student_input_scale,'
+                    ' mimic_adapter.scale_factor).')
+            h, w = min(sh, th), min(sw, tw)
+            out_s.append(s[..., :h, :w])
+            out_t.append(t[..., :h, :w])
+        return out_s, out_t
+
+    def _stage2_mimic(self, x: Tuple[Tensor], teacher_x: Tuple[Tensor],
+                      student_rois: Tensor, teacher_rois: Tensor,
+                      positives: Tensor, weight: float) -> Dict[str, Tensor]:
+        """The teacher's R-CNN outputs on the mimic regions as soft targets."""
+        cfg = self.stage2_mimic
+        student = self.roi_head._bbox_forward(x, student_rois)
+        with torch.no_grad():
+            teacher = self.teacher.roi_head._bbox_forward(teacher_x, teacher_rois)
+        for key in ('cls_score', 'bbox_pred'):
+            if student[key].shape != teacher[key].shape:
+                raise ValueError(
+                    f'stage2_mimic: student {key} {tuple(student[key].shape)} '
+                    f'and teacher {key} {tuple(teacher[key].shape)} differ; '
+                    'the two RoI heads need the same num_classes and '
+                    'reg_class_agnostic')
+        s_cls, t_cls = student['cls_score'].float(), teacher['cls_score'].float()
+        if cfg['cls_loss'] == 'kl':
+            temp = cfg['temperature']
+            loss_cls = F.kl_div(F.log_softmax(s_cls / temp, dim=1),
+                                F.softmax(t_cls / temp, dim=1),
+                                reduction='batchmean') * temp**2
+        else:
+            loss_cls = 0.5 * (s_cls - t_cls).pow(2).sum(1).mean() \
+                if len(s_cls) else s_cls.sum() * 0
+        s_reg = student['bbox_pred'].float()[positives]
+        t_reg = teacher['bbox_pred'].float()[positives]
+        loss_reg = 0.5 * (s_reg - t_reg).pow(2).sum(1).mean() if len(s_reg) \
+            else student['bbox_pred'].sum() * 0
+        return dict(loss_mimic_s2_cls=weight * cfg['cls_weight'] * loss_cls,
+                    loss_mimic_s2_reg=weight * cfg['reg_weight'] * loss_reg)
+
+    def _logit_mimic(self, rpn_outs: Tuple[List[Tensor], ...],
+                     teacher_x: Tuple[Tensor], weight: float
+                     ) -> Dict[str, Tensor]:
+        """L2 between the student's and the teacher's RPN outputs."""
+        with torch.no_grad():
+            teacher_outs = self.teacher.rpn_head(teacher_x)
+        losses = {}
+        for name, s_maps, t_maps in zip(('cls', 'reg'), rpn_outs[:2],
+                                        teacher_outs[:2]):
+            shapes_s = [tuple(m.shape) for m in s_maps]
+            shapes_t = [tuple(m.shape) for m in t_maps]
+            if shapes_s != shapes_t:
+                raise ValueError(
+                    f'logit_mimic: student RPN {name} outputs {shapes_s} and '
+                    f'teacher RPN outputs {shapes_t} differ; logit mimic needs '
+                    'the same anchors and map sizes (no student_input_scale)')
+            loss = sum(0.5 * (s.float() - t.float()).pow(2).mean()
+                       for s, t in zip(s_maps, t_maps)) / len(s_maps)
+            losses[f'loss_mimic_logit_{name}'] = \
+                weight * self.logit_mimic[f'{name}_weight'] * loss
+        return losses
+
+    # -- test ---------------------------------------------------------------------
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """The student's predictions, in the original image coordinates."""
+        if self.student_input_scale == 1.0:
+            return super().predict(batch_inputs, batch_data_samples, rescale)
+        inputs, samples, _ = self._scaled_batch(batch_inputs,
+                                                batch_data_samples,
+                                                with_gt=False)
+        samples = super().predict(inputs, samples, rescale)
+        for original, sample in zip(batch_data_samples, samples):
+            original.pred_instances = sample.pred_instances
+        if not rescale:
+            # boxes in the student's input: map them back to the batch's
+            sx = inputs.shape[-1] / batch_inputs.shape[-1]
+            sy = inputs.shape[-2] / batch_inputs.shape[-2]
+            for original in batch_data_samples:
+                original.pred_instances.bboxes = self._rescale_boxes(
+                    original.pred_instances.bboxes, 1 / sx, 1 / sy)
+        return batch_data_samples
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: SampleList = None) -> tuple:
+        """The student's raw outputs (on its resized input)."""
+        inputs, samples, _ = self._scaled_batch(batch_inputs,
+                                                batch_data_samples or [],
+                                                with_gt=False)
+        return super()._forward(inputs, samples)
+
+    def __repr__(self) -> str:
+        body = super().__repr__()
+        return (f'{body}\n(teacher: {type(self.teacher).__name__}, frozen, '
+                f'checkpoint {self.teacher_ckpt!r})')
+

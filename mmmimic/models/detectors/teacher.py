@@ -1,0 +1,112 @@
+"""Build a frozen teacher detector from a config and a checkpoint."""
+import copy
+import importlib.util
+import os.path as osp
+import warnings
+from pathlib import Path
+from typing import Optional, Union
+
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+from mmengine.hub import get_config
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from mmmimic.registry import MODELS
+
+TeacherConfig = Union[str, Path, dict, ConfigDict, Config]
+
+
+def load_teacher_config(teacher_config: TeacherConfig) -> Config:
+    """A whole config holding ``model`` from a path, ``pkg::`` path or dict.
+
+    Raises:
+        FileNotFoundError: a path that does not resolve, naming the key.
+        ValueError: a dict that is neither a config nor a model config.
+    """
+    if isinstance(teacher_config, (str, Path)):
+        path = str(teacher_config)
+        if '::' in path:
+            package = path.split('::', 1)[0]
+            if importlib.util.find_spec(package) is None:
+                raise FileNotFoundError(
+                    f'teacher_config={path!r}: package {package!r} is not '
+                    'installed')
+            try:
+                return get_config(path)
+            except Exception as exc:  # mmengine raises several types here
+                raise FileNotFoundError(
+                    f'teacher_config={path!r} does not resolve ({exc}). Use '
+                    "'mmdet::<folder>/<file>.py' for a config shipped with an "
+                    'installed OpenMMLab package, or a file path.') from exc
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'teacher_config={path!r}: no such file. Give the teacher '
+                "detector's config file (relative to the working directory), "
+                "an 'mmdet::' path, or the model dict itself.")
+        return Config.fromfile(path)
+    if isinstance(teacher_config, (dict, ConfigDict, Config)):
+        cfg = copy.deepcopy(dict(teacher_config))
+        if 'model' in cfg:
+            return Config(cfg)
+        if 'type' in cfg:
+            return Config(dict(model=cfg))
+    raise ValueError(
+        f'teacher_config must be a config file path, an mmdet:: path or a dict '
+        f'(a whole config with `model`, or a model dict with `type`); got '
+        f'{type(teacher_config).__name__}')
+
+
+def build_teacher(teacher_config: TeacherConfig) -> nn.Module:
+    """Build the teacher in its own config's scope (``default_scope``)."""
+    cfg = load_teacher_config(teacher_config)
+    model_cfg = copy.deepcopy(cfg.model)
+    scope = cfg.get('default_scope', None)
+    if scope is not None:
+        model_cfg.setdefault('_scope_', scope)
+    return MODELS.build(model_cfg)
+
+
+def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str]
+                            ) -> None:
+    """Load ``teacher_ckpt`` strictly, with errors that say what to fix.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: its keys do not match the teacher built from the config.
+    """
+    if teacher_ckpt is None:
+        warnings.warn(
+            'FeatureMimicDistiller: teacher_ckpt is None, so the teacher keeps '
+            'its initial weights and mimicking it teaches nothing. Set '
+            'model.teacher_ckpt to the trained teacher checkpoint.',
+            stacklevel=3)
+        return
+    is_url = teacher_ckpt.startswith(('http://', 'https://', 's3://'))
+    if not is_url and not osp.isfile(teacher_ckpt):
+        raise FileNotFoundError(
+            f'teacher_ckpt={teacher_ckpt!r}: no such file. Train the teacher '
+            'first (python tools/train.py <teacher config> writes '
+            'work_dirs/<teacher config name>/) or point the key at its '
+            'checkpoint: --cfg-options model.teacher_ckpt=PATH')
+    checkpoint = CheckpointLoader.load_checkpoint(teacher_ckpt,
+                                                  map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else checkpoint
+    state = {(k[len('module.'):] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    own = teacher.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [
+        f'{k}: {tuple(state[k].shape)} in the file, {tuple(own[k].shape)} in '
+        'the model' for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
+    if missing or unexpected or mismatched:
+        raise ValueError(
+            f'teacher_ckpt={teacher_ckpt!r} does not match teacher_config: '
+            f'{len(missing)} missing key(s) {missing[:5]}, {len(unexpected)} '
+            f'unexpected key(s) {unexpected[:5]}, {len(mismatched)} shape '
+            f'mismatch(es) {mismatched[:3]}. Is it the checkpoint of that '
+            'config?')
+    teacher.load_state_dict(state, strict=True)

@@ -1,0 +1,3 @@
+from .mimic_region_sampler import MimicRegionSampler
+
+__all__ = ['MimicRegionSampler']

@@ -1,0 +1,71 @@
+"""Tiny teacher/student detectors and batches for model tests (CPU, seconds)."""
+import copy
+
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from ..conftest import TINY_CONFIG
+
+
+def tiny_detector(base_channels: int = 8) -> dict:
+    """The tiny Faster R-CNN of tests/data (stride 16, 4*base_channels wide)."""
+    model = copy.deepcopy(Config.fromfile(TINY_CONFIG).model.to_dict())
+    width = 4 * base_channels
+    model['backbone']['base_channels'] = base_channels
+    model['rpn_head'].update(in_channels=width, feat_channels=width)
+    model['roi_head']['bbox_roi_extractor']['out_channels'] = width
+    model['roi_head']['bbox_head']['in_channels'] = width
+    return model
+
+
+def distiller_cfg(teacher_ckpt=None, student_base=8, teacher_base=16,
+                  **kwargs) -> dict:
+    """A FeatureMimicDistiller: student `student_base`, teacher `teacher_base`,
+    a 1x1 adapter when their widths differ."""
+    student = tiny_detector(student_base)
+    student['type'] = 'FeatureMimicDistiller'
+    cfg = dict(student, teacher_config=dict(model=tiny_detector(teacher_base)),
+               teacher_ckpt=teacher_ckpt)
+    if student_base != teacher_base:
+        cfg['mimic_adapter'] = dict(type='DeconvNeck', in_channels=4 * student_base,
+                                    out_channels=4 * teacher_base,
+                                    scale_factor=1)
+    cfg.update(kwargs)
+    return cfg
+
+
+def batch(model, batch_size=2, shape=(3, 96, 128), num_items=(3, 2), seed=0,
+          training=True):
+    """A preprocessed batch: noise images with bright boxes, class 0, seeded.
+
+    Returns:
+        tuple: inputs (B, 3, H', W') and data samples, after the model's
+        data preprocessor.
+    """
+    g = torch.Generator().manual_seed(seed)
+    _, height, width = shape
+    images, samples = [], []
+    for i in range(batch_size):
+        image = torch.randint(0, 60, shape, generator=g, dtype=torch.uint8)
+        boxes = []
+        for _ in range(num_items[i]):
+            h = int(torch.randint(20, height - 4, (1, ), generator=g))
+            w = max(8, h // 2)
+            x = int(torch.randint(0, width - w, (1, ), generator=g))
+            y = int(torch.randint(0, height - h, (1, ), generator=g))
+            image[:, y:y + h, x:x + w] = 200
+            boxes.append([x, y, x + w, y + h])
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(height, width), ori_shape=(height, width),
+            pad_shape=(height, width), scale_factor=(1.0, 1.0),
+            img_id=i, img_path=f'img_{i}.jpg'))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+            labels=torch.zeros(len(boxes), dtype=torch.long))
+        images.append(image)
+        samples.append(sample)
+    data = model.data_preprocessor(dict(inputs=images, data_samples=samples),
+                                   training)
+    return data['inputs'], data['data_samples']

@@ -1,0 +1,288 @@
+"""FeatureMimicDistiller: teacher handling, the training step, checks, scaling."""
+import copy
+
+import pytest
+import torch
+from mmdet.models.detectors import TwoStageDetector
+from mmengine.config import ConfigDict
+from mmengine.registry import DefaultScope
+
+from mmmimic.registry import MODELS
+from mmmimic.utils import register_all_modules
+
+from .._tiny import batch, distiller_cfg, tiny_detector
+
+register_all_modules()
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory):
+    """A checkpoint of the tiny teacher (base width 16), as a runner saves it."""
+    torch.manual_seed(0)
+    teacher = build(tiny_detector(16))
+    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict(), meta=dict(iter=1)), path)
+    return str(path), teacher.state_dict()
+
+
+def build(cfg):
+    """Build as the runner does: from a ConfigDict, in the mmmimic scope."""
+    with DefaultScope.overwrite_default_scope('mmmimic'):
+        return MODELS.build(ConfigDict(cfg))
+
+
+def test_teacher_loaded_frozen_and_hidden(teacher_ckpt):
+    path, state = teacher_ckpt
+    model = build(distiller_cfg(path))
+    for key, value in model.teacher.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    assert not any(k.startswith('teacher') for k in model.state_dict())
+    teacher_params = {id(p) for p in model.teacher.parameters()}
+    assert not teacher_params & {id(p) for p in model.parameters()}
+    assert all(not p.requires_grad for p in model.teacher.parameters())
+    model.train()
+    assert model.training and not model.teacher.training
+    model.init_weights()
+    for key, value in model.teacher.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    model.to(torch.float64)
+    assert next(model.teacher.parameters()).dtype == torch.float64
+
+
+def test_training_step_teacher_unchanged_and_mimic_decreases(teacher_ckpt):
+    path, _ = teacher_ckpt
+    torch.manual_seed(0)
+    model = build(distiller_cfg(path))
+    model.init_weights()
+    model.train()
+    teacher_before = copy.deepcopy(model.teacher.state_dict())
+    student_before = copy.deepcopy(model.state_dict())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+    inputs, samples = batch(model)
+    mimic = []
+    for _ in range(10):
+        losses = model.loss(inputs, samples)
+        assert set(losses) >= {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls',
+                               'loss_bbox', 'loss_mimic'}
+        mimic.append(losses['loss_mimic'].item())
+        total, _ = model.parse_losses(losses)
+        optimizer.zero_grad()
+        total.backward()
+        assert all(p.grad is None for p in model.teacher.parameters())
+        optimizer.step()
+    assert mimic[-1] < 0.8 * mimic[0], mimic
+    for key, value in model.teacher.state_dict().items():
+        assert torch.equal(value, teacher_before[key]), key
+    changed = [k for k, v in model.state_dict().items()
+               if v.dtype.is_floating_point
+               and not torch.equal(v, student_before[k])]
+    assert any(k.startswith('mimic_adapter') for k in changed)
+    assert any(k.startswith('backbone') for k in changed)
+
+
+def test_images_without_gt_and_all_ignored_train(teacher_ckpt):
+    model = build(distiller_cfg(teacher_ckpt[0]))
+    model.train()
+    inputs, samples = batch(model, num_items=(0, 2))
+    # second image: every box ignored
+    from mmengine.structures import InstanceData
+    gt = samples[1].gt_instances
+    samples[1].ignored_instances = InstanceData(bboxes=gt.bboxes,
+                                                labels=gt.labels)
+    samples[1].gt_instances = gt[gt.labels < 0]
+    losses = model.loss(inputs, samples)
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+
+
+def test_predict_is_the_students(teacher_ckpt):
+    torch.manual_seed(1)
+    model = build(distiller_cfg(teacher_ckpt[0]))
+    model.eval()
+    student = build(tiny_detector(8))
+    student.load_state_dict(
+        {k: v for k, v in model.state_dict().items()
+         if not k.startswith('mimic_adapter')})
+    student.eval()
+    inputs, samples = batch(model, training=False)
+    with torch.no_grad():
+        ours = model.predict(inputs, copy.deepcopy(samples))
+        theirs = student.predict(inputs, copy.deepcopy(samples))
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
+
+
+def test_half_scale_student_with_deconv_neck(teacher_ckpt):
+    """The student runs at half resolution and upsamples x2 inside its neck:
+    maps align with the teacher's, predictions come back in image pixels."""
+    torch.manual_seed(2)
+    cfg = distiller_cfg(teacher_ckpt[0], student_input_scale=0.5)
+    # the student's neck keeps the upsampling (deployed), stride 16 -> 8 on
+    # its half-size input = 16 in image pixels
+    cfg['neck'] = dict(type='DeconvNeck', in_channels=32, scale_factor=2)
+    cfg['rpn_head']['anchor_generator']['strides'] = [8]
+    cfg['roi_head']['bbox_roi_extractor']['featmap_strides'] = [8]
+    model = build(cfg)
+    model.train()
+    inputs, samples = batch(model)
+    losses = model.loss(inputs, samples)
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    assert torch.isfinite(losses['loss_mimic'])
+
+    # predictions equal the plain student's on a half-size copy with scaled metas
+    model.eval()
+    inputs, samples = batch(model, training=False)
+    plain = dict(tiny_detector(8), neck=cfg['neck'], rpn_head=cfg['rpn_head'],
+                 roi_head=cfg['roi_head'])
+    student = build(plain)
+    student.load_state_dict(
+        {k: v for k, v in model.state_dict().items()
+         if not k.startswith('mimic_adapter')})
+    student.eval()
+    half = torch.nn.functional.interpolate(inputs, scale_factor=0.5,
+                                           mode='bilinear', align_corners=False)
+    half_samples = copy.deepcopy(samples)
+    for s in half_samples:
+        h, w = s.img_shape
+        sf = s.scale_factor
+        s.set_metainfo(dict(img_shape=(h // 2, w // 2),
+                            pad_shape=(h // 2, w // 2),
+                            batch_input_shape=tuple(half.shape[-2:]),
+                            scale_factor=(sf[0] * 0.5, sf[1] * 0.5)))
+    with torch.no_grad():
+        ours = model.predict(inputs, copy.deepcopy(samples))
+        theirs = student.predict(half, half_samples)
+    for a, b, s in zip(ours, theirs, samples):
+        assert torch.allclose(a.pred_instances.bboxes, b.pred_instances.bboxes)
+        assert a.img_shape == s.img_shape
+        boxes = a.pred_instances.bboxes
+        if len(boxes):
+            assert boxes[:, 2].max() <= s.ori_shape[1] + 1e-3
+
+
+def test_stage2_and_logit_mimic_grads_only_into_student(teacher_ckpt):
+    model = build(distiller_cfg(
+        teacher_ckpt[0], stage2_mimic=dict(cls_loss='kl', temperature=2.0),
+        student_base=16, teacher_base=16, logit_mimic=dict()))
+    model.train()
+    inputs, samples = batch(model)
+    losses = model.loss(inputs, samples)
+    for key in ('loss_mimic_s2_cls', 'loss_mimic_s2_reg',
+                'loss_mimic_logit_cls', 'loss_mimic_logit_reg'):
+        assert torch.isfinite(losses[key]), key
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    assert all(p.grad is None for p in model.teacher.parameters())
+    assert model.roi_head.bbox_head.fc_cls.weight.grad.abs().sum() > 0
+
+    l2 = build(distiller_cfg(teacher_ckpt[0], stage2_mimic=dict(cls_loss='l2'),
+                             student_base=16, teacher_base=16))
+    l2.train()
+    assert torch.isfinite(l2.loss(inputs, samples)['loss_mimic_s2_cls'])
+
+
+def test_warmup_scales_mimic_losses(teacher_ckpt):
+    from mmengine.logging import MessageHub
+    model = build(distiller_cfg(teacher_ckpt[0], mimic_warmup_iters=10))
+    model.train()
+    inputs, samples = batch(model)
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    torch.manual_seed(0)
+    early = model.loss(inputs, samples)['loss_mimic']
+    hub.update_info('iter', 20)
+    torch.manual_seed(0)
+    late = model.loss(inputs, samples)['loss_mimic']
+    assert early.item() == pytest.approx(late.item() / 10, rel=1e-4)
+
+
+# -- bad input ------------------------------------------------------------------
+def test_missing_teacher_checkpoint():
+    with pytest.raises(FileNotFoundError, match='teacher_ckpt.*no such file.*'
+                       'model.teacher_ckpt'):
+        build(distiller_cfg('work_dirs/nope/iter_100.pth'))
+
+
+def test_teacher_checkpoint_of_another_model(tmp_path):
+    other = build(tiny_detector(8))   # the student's size, not 16
+    path = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=other.state_dict()), path)
+    with pytest.raises(ValueError, match='does not match teacher_config'):
+        build(distiller_cfg(str(path)))
+    partial = {k: v for k, v in build(tiny_detector(16)).state_dict()
+               .items() if not k.startswith('roi_head')}
+    torch.save(dict(state_dict=partial), path)
+    with pytest.raises(ValueError, match=r'missing key\(s\).*roi_head'):
+        build(distiller_cfg(str(path)))
+
+
+def test_unresolvable_teacher_config():
+    with pytest.raises(FileNotFoundError, match='teacher_config'):
+        build(dict(distiller_cfg(), teacher_config='configs/no/such.py'))
+    with pytest.raises(FileNotFoundError, match='teacher_config'):
+        build(dict(distiller_cfg(), teacher_config='mmdet::no/such.py'))
+    with pytest.raises(ValueError, match='teacher_config must be'):
+        build(dict(distiller_cfg(), teacher_config=dict(lr=0.1)))
+
+
+def test_channel_mismatch_without_adapter_names_shapes(teacher_ckpt):
+    cfg = distiller_cfg(teacher_ckpt[0])
+    cfg.pop('mimic_adapter')
+    model = build(cfg)
+    model.train()
+    inputs, samples = batch(model)
+    with pytest.raises(ValueError, match=r'\(2, 32, .*\(2, 64, .*mimic_adapter'):
+        model.loss(inputs, samples)
+
+
+def test_stride_mismatch_names_the_fix(teacher_ckpt):
+    with pytest.raises(ValueError, match='student_input_scale'):
+        build(distiller_cfg(teacher_ckpt[0], student_input_scale=0.5))
+
+
+def test_level_count_mismatch_asks_for_mimic_levels(teacher_ckpt):
+    cfg = distiller_cfg(teacher_ckpt[0])
+    cfg['teacher_config']['model']['rpn_head']['anchor_generator'][
+        'strides'] = [16, 32]
+    with pytest.raises(ValueError, match='mimic_levels'):
+        build(cfg)
+
+
+def test_mixed_scopes_build_and_train():
+    """mmdet.FasterRCNN teacher, mmpretrain.MobileNetV2 student backbone,
+    FeatureMimicDistiller: all in one model (mmmimic scope)."""
+    teacher = tiny_detector(16)
+    assert teacher['type'] == 'mmdet.FasterRCNN'
+    cfg = distiller_cfg(None)
+    cfg['backbone'] = dict(type='mmpretrain.MobileNetV2', widen_factor=0.5,
+                           out_indices=(4, ))
+    cfg['mimic_adapter'] = dict(type='DeconvNeck', in_channels=48,
+                                out_channels=64, scale_factor=1)
+    cfg['rpn_head'].update(in_channels=48, feat_channels=48)
+    cfg['roi_head']['bbox_roi_extractor']['out_channels'] = 48
+    cfg['roi_head']['bbox_head']['in_channels'] = 48
+    with pytest.warns(UserWarning, match='teacher_ckpt is None'):
+        model = build(cfg)
+    assert type(model.teacher).__name__ == 'FasterRCNN'
+    assert type(model.backbone).__name__ == 'MobileNetV2'
+    model.train()
+    inputs, samples = batch(model)
+    losses = model.loss(inputs, samples)
+    assert torch.isfinite(losses['loss_mimic'])
+
+
+def test_from_an_mmdet_scoped_config():
+    """A config inherited from mmdet:: carries `_scope_='mmdet'`; the distiller
+    still finds its own RoIMimicLoss and region sampler by their short names."""
+    cfg = distiller_cfg(None)
+    cfg['type'] = 'mmmimic.FeatureMimicDistiller'
+    cfg['_scope_'] = 'mmdet'
+    cfg['mimic_loss'] = dict(type='RoIMimicLoss', mode='roi_align')
+    cfg['mimic_sampler'] = dict(type='MimicRegionSampler', num=32)
+    with DefaultScope.overwrite_default_scope('mmdet'), pytest.warns(UserWarning):
+        model = MODELS.build(ConfigDict(cfg))
+    assert type(model.mimic_loss).__name__ == 'RoIMimicLoss'
+    assert model.mimic_loss.mode == 'roi_align'
+    assert isinstance(model, TwoStageDetector)
