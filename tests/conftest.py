@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+import mmmimic  # noqa: F401  (dependency check; torch.load of MMEngine checkpoints)
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')
 TINY_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_faster-rcnn_coco.py')

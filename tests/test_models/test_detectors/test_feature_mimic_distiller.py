@@ -286,3 +286,39 @@ def test_from_an_mmdet_scoped_config():
     assert type(model.mimic_loss).__name__ == 'RoIMimicLoss'
     assert model.mimic_loss.mode == 'roi_align'
     assert isinstance(model, TwoStageDetector)
+
+
+def test_half_scale_student_with_training_only_deconv_adapter(teacher_ckpt):
+    """Half input, stride-16 student; the adapter r upsamples x2 for the loss
+    only (the export drops it)."""
+    cfg = distiller_cfg(teacher_ckpt[0], student_input_scale=0.5)
+    cfg['mimic_adapter'] = dict(type='DeconvNeck', in_channels=32,
+                                out_channels=64, scale_factor=2)
+    model = build(cfg)
+    assert model.mimic_strides == [16.0]
+    model.train()
+    inputs, samples = batch(model)
+    losses = model.loss(inputs, samples)
+    assert torch.isfinite(losses['loss_mimic'])
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    assert model.mimic_adapter.upsamples[0].weight.grad.abs().sum() > 0
+
+
+def test_teacher_with_other_normalisation_sees_its_own_inputs(teacher_ckpt):
+    """A teacher trained on BGR, mean-only (caffe-style) inputs gets the batch
+    re-normalised its way."""
+    cfg = distiller_cfg(teacher_ckpt[0])
+    cfg['teacher_config']['model']['data_preprocessor'] = dict(
+        type='mmdet.DetDataPreprocessor', mean=[103.53, 116.28, 123.675],
+        std=[1.0, 1.0, 1.0], bgr_to_rgb=False, pad_size_divisor=16)
+    model = build(cfg)
+    raw = torch.rand(1, 3, 8, 8) * 255               # BGR, as images are read
+    student_view = model.data_preprocessor(
+        dict(inputs=[raw[0]], data_samples=None))['inputs']
+    teacher_view = model.teacher.data_preprocessor(
+        dict(inputs=[raw[0]], data_samples=None))['inputs']
+    assert torch.allclose(model._teacher_inputs(student_view), teacher_view,
+                          atol=1e-3)
+    same = build(distiller_cfg(teacher_ckpt[0]))
+    assert same._teacher_inputs(student_view) is student_view

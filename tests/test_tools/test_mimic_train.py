@@ -1,0 +1,61 @@
+"""Train a teacher, mimic it, resume the mimic run, test the student: tools only."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ..conftest import REPO_ROOT, TINY_CONFIG, tiny_data_options
+
+TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
+TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
+MIMIC_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_mimic_coco.py')
+
+pytestmark = pytest.mark.slow
+
+
+def run(args, cwd):
+    proc = subprocess.run([sys.executable] + args, cwd=cwd,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def test_teacher_then_mimic_then_resume_then_test(tiny_coco, tmp_path):
+    data = tiny_data_options(tiny_coco)
+    run([TRAIN, TINY_CONFIG, '--work-dir', str(tmp_path / 'teacher'),
+         '--cfg-options'] + data, cwd=str(tmp_path))
+    teacher_ckpt = str(tmp_path / 'teacher' / 'iter_6.pth')
+
+    mimic_dir = tmp_path / 'mimic'
+    options = ['--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'] + data
+    log = run([TRAIN, MIMIC_CONFIG, '--work-dir', str(mimic_dir)] + options +
+              ['train_cfg.max_iters=3'], cwd=str(tmp_path))
+    assert 'loss_mimic:' in log
+    saved = torch.load(str(mimic_dir / 'iter_3.pth'), map_location='cpu')
+    assert not any(k.startswith('teacher') for k in saved['state_dict'])
+    assert any(k.startswith('mimic_adapter') for k in saved['state_dict'])
+
+    # the resumed run rebuilds the teacher from teacher_ckpt
+    log = run([TRAIN, MIMIC_CONFIG, '--work-dir', str(mimic_dir), '--resume'] +
+              options, cwd=str(tmp_path))
+    assert 'resumed epoch: 0, iter: 3' in log
+    assert f'teacher FasterRCNN from {teacher_ckpt}' in log
+    assert (mimic_dir / 'iter_6.pth').is_file()
+
+    log = run([TEST, MIMIC_CONFIG, str(mimic_dir / 'iter_6.pth'), '--work-dir',
+               str(tmp_path / 'test')] + options, cwd=str(tmp_path))
+    assert 'coco/bbox_mAP' in log
+
+
+def test_mimic_without_teacher_checkpoint_file_fails_early(tiny_coco, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, TRAIN, MIMIC_CONFIG, '--work-dir', str(tmp_path / 'w'),
+         '--cfg-options', 'model.teacher_ckpt=work_dirs/teacher/missing.pth'] +
+        tiny_data_options(tiny_coco), cwd=str(tmp_path), capture_output=True,
+        text=True)
+    assert proc.returncode != 0
+    assert "teacher_ckpt='work_dirs/teacher/missing.pth': no such file" in \
+        proc.stderr
+    assert 'Iter(train)' not in proc.stdout + proc.stderr
