@@ -322,3 +322,26 @@ def test_teacher_with_other_normalisation_sees_its_own_inputs(teacher_ckpt):
                           atol=1e-3)
     same = build(distiller_cfg(teacher_ckpt[0]))
     assert same._teacher_inputs(student_view) is student_view
+
+
+def test_mixed_into_an_mmdet_config_file():
+    """DESIGN.md §4: a config whose _base_ is mmdet:: has default_scope mmdet and
+    model._scope_ mmdet; mmmimic.FeatureMimicDistiller with a short-named
+    RoIMimicLoss still builds, and mimics all five FPN levels."""
+    from mmengine.config import Config
+
+    from ...conftest import REPO_ROOT
+    cfg = Config.fromfile(f'{REPO_ROOT}/tests/data/mmdet_r18_mimic_r50_fpn.py')
+    assert cfg.default_scope == 'mmdet'
+    with DefaultScope.overwrite_default_scope(cfg.default_scope), \
+            pytest.warns(UserWarning, match='teacher_ckpt is None'):
+        model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'FeatureMimicDistiller'
+    assert type(model.teacher).__name__ == 'FasterRCNN'
+    assert model.teacher.backbone.depth == 50 and model.backbone.depth == 18
+    assert model.mimic_levels == [(i, i) for i in range(5)]
+    assert model.mimic_strides == [4.0, 8.0, 16.0, 32.0, 64.0]
+    model.train()
+    inputs, samples = batch(model, shape=(3, 128, 160))
+    losses = model.loss(inputs, samples)
+    assert torch.isfinite(losses['loss_mimic']) and losses['loss_mimic'] > 0
