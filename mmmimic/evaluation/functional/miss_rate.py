@@ -1,0 +1,177 @@
+"""Log-average miss rate exactly as the Caltech Pedestrian benchmark computes it.
+
+The semantics are those of Dollár's evaluation code: ``bbGt('evalRes')`` matches
+detections to ground truth per image, ``bbGt('compRoc')`` builds the miss-rate /
+FPPI curve over all images, and ``dbEval`` averages the miss rate in log space at
+nine reference FPPI values.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import Sequence, Tuple
+
+import numpy as np
+
+# 10 ** linspace(-2, 0, 9): the benchmark's reference false positives per image
+REFERENCE_FPPI = 10.0**np.linspace(-2, 0, 9)
+
+
+@dataclass
+class MissRateResult:
+    """What :func:`evaluate_miss_rate` returns.
+
+    Attributes:
+        mr (float): log-average miss rate over ``REFERENCE_FPPI`` (a fraction).
+        fppi (np.ndarray): (K,) false positives per image along the curve, one
+            point per detection in descending score order.
+        miss_rate (np.ndarray): (K,) miss rate at those points.
+        scores (np.ndarray): (K,) the detection score of each point.
+        ref_fppi (np.ndarray): (9,) reference FPPI values.
+        ref_miss_rate (np.ndarray): (9,) miss rate at each reference value.
+        num_images (int): images evaluated (empty ones included).
+        num_positives (int): non-ignored ground-truth boxes.
+    """
+    mr: float
+    fppi: np.ndarray
+    miss_rate: np.ndarray
+    scores: np.ndarray
+    ref_fppi: np.ndarray = field(default_factory=lambda: REFERENCE_FPPI.copy())
+    ref_miss_rate: np.ndarray = field(default_factory=lambda: np.ones(9))
+    num_images: int = 0
+    num_positives: int = 0
+
+
+def box_overlaps(dets: np.ndarray, gts: np.ndarray,
+                 gt_ignore: np.ndarray) -> np.ndarray:
+    """Overlap of each detection with each ground-truth box (``[x y w h]``).
+
+    IoU for normal boxes; for ignore regions, intersection over the
+    detection's area (an ignore region "absorbs" any detection inside it).
+
+    Returns:
+        np.ndarray: (K, M).
+    """
+    if len(dets) == 0 or len(gts) == 0:
+        return np.zeros((len(dets), len(gts)))
+    dx1, dy1 = dets[:, 0:1], dets[:, 1:2]
+    dx2, dy2 = dx1 + dets[:, 2:3], dy1 + dets[:, 3:4]
+    gx1, gy1 = gts[None, :, 0], gts[None, :, 1]
+    gx2, gy2 = gx1 + gts[None, :, 2], gy1 + gts[None, :, 3]
+    iw = np.minimum(dx2, gx2) - np.maximum(dx1, gx1)
+    ih = np.minimum(dy2, gy2) - np.maximum(dy1, gy1)
+    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
+    det_area = dets[:, 2:3] * dets[:, 3:4]
+    gt_area = gts[None, :, 2] * gts[None, :, 3]
+    union = np.where(gt_ignore[None, :], det_area, det_area + gt_area - inter)
+    return inter / union
+
+
+def match_image(gts: np.ndarray, dets: np.ndarray,
+                iou_thr: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
+    """Greedy matching of one image (``bbGt('evalRes')``, ``mul=0``).
+
+    Detections go by descending score (stable), ground truth non-ignored
+    first (stable). A detection takes the unmatched box with the highest
+    overlap >= ``iou_thr``; once it overlaps a non-ignored box, ignore regions
+    are not considered; a detection matching only an ignore region is ignored
+    (neither true nor false positive), and ignore regions absorb any number.
+
+    Args:
+        gts (np.ndarray): (M, 5) ``[x, y, w, h, ignore]``.
+        dets (np.ndarray): (K, 5) ``[x, y, w, h, score]``.
+
+    Returns:
+        tuple[np.ndarray]: detections sorted by score (K, 5) and their match
+        (K,): 1 true positive, 0 false positive, -1 ignored.
+    """
+    gts = np.asarray(gts, dtype=np.float64).reshape(-1, 5)
+    dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
+    dets = dets[np.argsort(-dets[:, 4], kind='stable')]
+    gts = gts[np.argsort(gts[:, 4], kind='stable')]
+    ignore = gts[:, 4] != 0
+    # per gt: 0 unmatched, 1 matched, -1 ignore region
+    gt_state = np.where(ignore, -1, 0)
+    det_match = np.zeros(len(dets), dtype=np.int64)
+    overlaps = box_overlaps(dets[:, :4], gts[:, :4], ignore)
+    for d in range(len(dets)):
+        best_overlap, best_gt, best_kind = iou_thr, -1, 0
+        for g in range(len(gts)):
+            state = gt_state[g]
+            if state == 1:
+                continue
+            if best_kind != 0 and state == -1:
+                break
+            if overlaps[d, g] < best_overlap:
+                continue
+            best_overlap, best_gt = overlaps[d, g], g
+            best_kind = 1 if state == 0 else -1
+        if best_kind == -1:
+            det_match[d] = -1
+        elif best_kind == 1:
+            gt_state[best_gt] = 1
+            det_match[d] = 1
+    return dets, det_match
+
+
+def filter_detections(dets: np.ndarray,
+                      height_range: Tuple[float, float]) -> np.ndarray:
+    """Keep detections with ``height_range[0] <= h < height_range[1]``."""
+    dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
+    keep = (dets[:, 3] >= height_range[0]) & (dets[:, 3] < height_range[1])
+    return dets[keep]
+
+
+def evaluate_miss_rate(gts: Sequence[np.ndarray],
+                       dets: Sequence[np.ndarray],
+                       iou_thr: float = 0.5,
+                       det_height_range: Tuple[float, float] = (50 / 1.25,
+                                                                math.inf)
+                       ) -> MissRateResult:
+    """Log-average miss rate of detections against filtered ground truth.
+
+    Args:
+        gts (sequence[np.ndarray]): per image (M, 5) ``[x, y, w, h, ignore]``,
+            already filtered for the setup and aspect-standardised (bbGt).
+        dets (sequence[np.ndarray]): per image (K, 5) ``[x, y, w, h, score]``,
+            aspect-standardised.
+        iou_thr (float): overlap for a match.
+        det_height_range (tuple[float]): detections outside are dropped first
+            (the benchmark: ``hRng / 1.25`` .. ``hRng * 1.25``).
+
+    Returns:
+        MissRateResult: ``mr`` and the curve.
+    """
+    if len(gts) != len(dets):
+        raise ValueError(f'evaluate_miss_rate: {len(gts)} ground-truth images '
+                         f'but {len(dets)} detection images')
+    num_images = len(gts)
+    all_scores, all_matches, num_positives = [], [], 0
+    for gt, det in zip(gts, dets):
+        gt = np.asarray(gt, dtype=np.float64).reshape(-1, 5)
+        num_positives += int(np.sum(gt[:, 4] == 0))
+        det, match = match_image(gt, filter_detections(det, det_height_range),
+                                 iou_thr)
+        all_scores.append(det[:, 4])
+        all_matches.append(match)
+    scores = np.concatenate(all_scores) if all_scores else np.zeros(0)
+    matches = np.concatenate(all_matches) if all_matches else np.zeros(0, int)
+    order = np.argsort(-scores, kind='stable')
+    scores, matches = scores[order], matches[order]
+    tp = np.cumsum(matches == 1)
+    fp = np.cumsum(matches == 0)
+    fppi = fp / max(num_images, 1)
+    recall = tp / num_positives if num_positives else np.zeros(len(tp))
+    # recall at the last curve point with fppi <= ref; 0 before the first
+    padded_fppi = np.concatenate([[-np.inf], fppi])
+    padded_recall = np.concatenate([[0.0], recall])
+    ref_recall = np.array([
+        padded_recall[np.nonzero(padded_fppi <= ref)[0][-1]]
+        for ref in REFERENCE_FPPI
+    ])
+    ref_miss = 1.0 - ref_recall
+    with np.errstate(divide='ignore'):
+        mr = float(np.exp(np.mean(np.log(ref_miss))))
+    return MissRateResult(
+        mr=mr, fppi=fppi, miss_rate=1.0 - recall, scores=scores,
+        ref_fppi=REFERENCE_FPPI.copy(), ref_miss_rate=ref_miss,
+        num_images=num_images, num_positives=num_positives)
+
