@@ -44,3 +44,9 @@ def test_mim_run_finds_a_tool(tmp_path):
                'model.backbone.depth=34'], cwd=str(tmp_path))
     assert "type='mmdet.FasterRCNN'" in log
     assert 'depth=34' in log
+
+
+def test_mim_search_lists_our_configs(tmp_path):
+    log = mim(['search', 'mmmimic'], cwd=str(tmp_path))
+    assert 'mimic_faster-rcnn_r18-r50_fpn_1x_voc0712' in log
+    assert 'configs/mimic/mimic_faster-rcnn_r18-r50_fpn_1x_voc0712.py' in log
