@@ -13,6 +13,7 @@ toolbox: ``nFrame``, ``objLists`` (per frame, a struct array with ``id``,
 ``pos`` ``[l t w h]``, ``posv`` (visible part), ``occl``, ``lock``), ``objLbl``
 (label per object id), ``objStr``/``objEnd`` (first/last frame, 1-based), ...
 """
+import os
 import os.path as osp
 import struct
 from dataclasses import dataclass, field
@@ -164,6 +165,44 @@ class SeqReader:
                 yield f.read(size - 4)
 
 
+def write_seq(path: str, frames: List[bytes], width: int, height: int,
+              fps: float = 30.0, image_format: int = 201,
+              padding: int = 8) -> None:
+    """Write JPEG (or PNG) frames as a Norpix ``.seq`` (version 3 header).
+
+    Each frame: a ``uint32`` size that counts itself, the image bytes, an
+    8-byte timestamp (seconds, milliseconds, microseconds at ``fps``) and
+    ``padding`` zero bytes, as in the benchmark's files. Written to a
+    temporary file and renamed.
+    """
+    header = bytearray(SEQ_HEADER_SIZE)
+    struct.pack_into('<I', header, 0, SEQ_MAGIC)
+    header[4:4 + 24] = 'Norpix seq'.encode('utf-16-le').ljust(24, b'\0')
+    struct.pack_into('<iI', header, 28, 3, SEQ_HEADER_SIZE)
+    header[36:36 + 28] = 'mmmimic'.encode('utf-16-le').ljust(28, b'\0')
+    image_size = width * height * 3
+    struct.pack_into('<9I', header, 548, width, height, 24, 8, image_size,
+                     image_format, len(frames), 0, image_size + 512)
+    struct.pack_into('<d', header, 584, fps)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(bytes(header))
+            for i, data in enumerate(frames):
+                t = i / fps
+                seconds = int(t)
+                millis = int((t - seconds) * 1000)
+                micros = int(round((t - seconds) * 1e6)) % 1000
+                f.write(struct.pack('<I', len(data) + 4))
+                f.write(data)
+                f.write(struct.pack('<IHH', seconds, millis, micros))
+                f.write(b'\0' * padding)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
 @dataclass
 class VbbObject:
     """One annotated object in one frame (pixels, 0-based frame)."""
@@ -242,8 +281,8 @@ def read_vbb(path: str) -> VbbAnnotation:
 def write_vbb(path: str, annotation: VbbAnnotation) -> None:
     """Write ``annotation`` as a ``.vbb`` (struct ``A``) like Dollár's toolbox.
 
-    Used by the demo data generator and tests; objects are 1-based ids into
-    ``annotation.labels``.
+    Objects carry 1-based ids into ``annotation.labels``. Written to a
+    temporary file and renamed.
     """
     import scipy.io as sio
     num_objects = len(annotation.labels)
@@ -271,4 +310,11 @@ def write_vbb(path: str, annotation: VbbAnnotation) -> None:
         objLbl=labels, objStr=obj_str.reshape(1, -1),
         objEnd=obj_end.reshape(1, -1), objHide=np.zeros((1, num_objects)),
         altered=0.0, log=0.0, logLen=0.0)
-    sio.savemat(path, dict(A=struct_a), format='5', do_compression=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    try:
+        sio.savemat(tmp, dict(A=struct_a), format='5', do_compression=True,
+                    appendmat=False)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
