@@ -1,0 +1,3 @@
+from .caltech import CaltechPedestrianDataset
+
+__all__ = ['CaltechPedestrianDataset']

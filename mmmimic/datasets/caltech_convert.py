@@ -13,8 +13,9 @@ Layout written::
 Benchmark sampling: test = set06-set10, frames ``skip-1 : skip : n-1`` (0-based)
 with skip 30 (4024 images); train = set00-set05 with skip 30 ("1x") or 3
 ("10x"). Each annotation keeps the raw label, box, visible box, occlusion,
-height and visibility ratio; ``ignore`` marks what the Reasonable training rule
-(person, h >= 50, visibility >= 0.65) does not take as a positive. 'person-fa'
+height and visibility ratio; ``iscrowd`` (COCO's ignore-region marker) flags
+what the Reasonable training rule (person, h >= 50, visibility >= 0.65) does
+not take as a positive. 'person-fa'
 objects are dropped, as the benchmark drops them.
 """
 import glob
@@ -184,8 +185,7 @@ def convert_video(raw_dir: str, out_dir: str, set_name: str, video: str,
                 category_id=1, bbox=[x, y, w, h], area=w * h,
                 label=obj['label'], vbbox=list(obj['posv']),
                 occluded=int(obj['occluded']), height=h,
-                visibility=vis, ignore=int(not positive),
-                iscrowd=int(not positive)))
+                visibility=vis, iscrowd=int(not positive)))
         annotations.append(records)
     return images, annotations
 

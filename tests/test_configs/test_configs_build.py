@@ -46,3 +46,12 @@ def test_voc_mimic_pairs_the_five_fpn_levels():
     assert model.backbone.depth == 18 and model.teacher.backbone.depth == 50
     assert model.roi_head.bbox_head.num_classes == 20
     assert model.teacher.roi_head.bbox_head.num_classes == 20
+
+
+def test_caltech_base_config_resolves():
+    from mmmimic.registry import DATASETS, METRICS
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', '_base_', 'datasets', 'caltech.py'))
+    assert DATASETS.get(cfg.train_dataloader.dataset.type) is not None
+    assert METRICS.get(cfg.val_evaluator.type) is not None
+    assert cfg.test_evaluator.setups == ('Reasonable', )

@@ -89,14 +89,14 @@ def test_convert_benchmark_frames_ignore_and_visibility(tmp_path):
     assert {a['image_id'] for a in anns} == {0}     # frame 59 has none
     by_x = {a['bbox'][0]: a for a in anns}
     assert len(anns) == 5                           # person-fa dropped
-    assert by_x[10]['label'] == 'person' and by_x[10]['ignore'] == 0
+    assert by_x[10]['label'] == 'person' and by_x[10]['iscrowd'] == 0
     assert by_x[10]['height'] == 60 and by_x[10]['visibility'] == 1.0
-    assert by_x[40]['ignore'] == 1                  # under 50 pixels
-    assert by_x[0]['label'] == 'people' and by_x[0]['ignore'] == 1
-    assert by_x[50]['label'] == 'person?' and by_x[50]['ignore'] == 1
+    assert by_x[40]['iscrowd'] == 1                  # under 50 pixels
+    assert by_x[0]['label'] == 'people' and by_x[0]['iscrowd'] == 1
+    assert by_x[50]['label'] == 'person?' and by_x[50]['iscrowd'] == 1
     occluded = by_x[30]
     assert occluded['occluded'] == 1
-    assert occluded['visibility'] == 0.5 and occluded['ignore'] == 1
+    assert occluded['visibility'] == 0.5 and occluded['iscrowd'] == 1
     assert occluded['vbbox'] == [30, 0, 25, 30]
 
     train = json.load(open(osp.join(out, 'annotations', 'train-10x.json')))
@@ -157,7 +157,7 @@ def test_new_annotations_text_files(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     anns = json.load(open(osp.join(out, 'annotations', 'test.json')))[
         'annotations']
-    assert [(a['label'], a['ignore']) for a in anns] == [('person', 0),
+    assert [(a['label'], a['iscrowd']) for a in anns] == [('person', 0),
                                                          ('ignore', 1)]
     with pytest.raises(ValueError, match='expected'):
         (new / 'bad.txt').write_text('person 1 2\n')

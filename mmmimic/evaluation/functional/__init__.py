@@ -1,13 +1,15 @@
+from .caltech_setups import SETUPS, CaltechSetup, setup_ground_truth, standardize_aspect
 from .miss_rate import (
-                        REFERENCE_FPPI,
-                        MissRateResult,
-                        box_overlaps,
-                        evaluate_miss_rate,
-                        filter_detections,
-                        match_image,
+                             REFERENCE_FPPI,
+                             MissRateResult,
+                             box_overlaps,
+                             evaluate_miss_rate,
+                             filter_detections,
+                             match_image,
 )
 
 __all__ = [
     'REFERENCE_FPPI', 'MissRateResult', 'box_overlaps', 'evaluate_miss_rate',
-    'filter_detections', 'match_image'
+    'filter_detections', 'match_image', 'SETUPS', 'CaltechSetup',
+    'setup_ground_truth', 'standardize_aspect'
 ]

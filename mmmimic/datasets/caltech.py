@@ -1,0 +1,91 @@
+import os.path as osp
+from typing import List, Optional
+
+from mmdet.datasets import CocoDataset
+
+from mmmimic.registry import DATASETS
+
+from .caltech_convert import PositiveRule, visibility_ratio
+
+
+@DATASETS.register_module()
+class CaltechPedestrianDataset(CocoDataset):
+    """Caltech Pedestrian as written by ``tools/dataset_converters/caltech.py``.
+
+    One class, ``person``. Objects that are not training positives become
+    ignore regions (``ignore_flag``, delivered as ``gt_ignore_flags`` so that
+    mmdet's assigners ignore them). By default the converter's ``iscrowd``
+    field (COCO's ignore-region marker) decides; ``positive_rule``
+    re-decides from the raw fields (label, height, visibility), e.g.
+    ``dict(labels=('person', ), min_height=50, min_visibility=0.65)``.
+    Images without pedestrians are kept (they are part of the benchmark):
+    ``filter_cfg`` defaults to ``filter_empty_gt=False``.
+
+    Args:
+        positive_rule (dict, optional): ``labels``, ``min_height``,
+            ``min_visibility`` of a positive.
+        **kwargs: :class:`mmdet.datasets.CocoDataset` arguments.
+    """
+    METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
+
+    def __init__(self, *args, positive_rule: Optional[dict] = None,
+                 filter_cfg: Optional[dict] = None, **kwargs) -> None:
+        if positive_rule is not None:
+            rule = dict(positive_rule)
+            if 'labels' in rule:
+                rule['labels'] = tuple(rule['labels'])
+            unknown = set(rule) - {'labels', 'min_height', 'min_visibility'}
+            if unknown:
+                raise ValueError(
+                    f'positive_rule keys {sorted(unknown)} unknown; use labels, '
+                    'min_height, min_visibility')
+            self.positive_rule: Optional[PositiveRule] = PositiveRule(**rule)
+        else:
+            self.positive_rule = None
+        if filter_cfg is None:
+            filter_cfg = dict(filter_empty_gt=False)
+        super().__init__(*args, filter_cfg=filter_cfg, **kwargs)
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        """One image: path, size and instances with ``ignore_flag``.
+
+        Boxes smaller than a pixel or entirely outside the image are skipped,
+        as CocoDataset does; unlike CocoDataset, nothing else is dropped.
+        """
+        img_info = raw_data_info['raw_img_info']
+        width, height = img_info['width'], img_info['height']
+        instances = []
+        for ann in raw_data_info['raw_ann_info']:
+            if ann['category_id'] not in self.cat_ids:
+                continue
+            x, y, w, h = ann['bbox']
+            inter_w = max(0, min(x + w, width) - max(x, 0))
+            inter_h = max(0, min(y + h, height) - max(y, 0))
+            if w < 1 or h < 1 or inter_w * inter_h == 0:
+                continue
+            instances.append(
+                dict(bbox=[x, y, x + w, y + h],
+                     bbox_label=self.cat2label[ann['category_id']],
+                     ignore_flag=int(self._is_ignored(ann))))
+        return dict(
+            img_path=osp.join(self.data_prefix['img'], img_info['file_name']),
+            img_id=img_info['img_id'], seg_map_path=None, height=height,
+            width=width, instances=instances)
+
+    def _is_ignored(self, ann: dict) -> bool:
+        if self.positive_rule is None:
+            return bool(ann.get('iscrowd', 0))
+        height = ann.get('height', ann['bbox'][3])
+        if 'visibility' in ann:
+            vis = ann['visibility']
+        else:
+            vis = visibility_ratio(ann['bbox'], ann.get('vbbox', [0] * 4),
+                                   bool(ann.get('occluded', 0)))
+        return not self.positive_rule.is_positive(
+            ann.get('label', 'person'), height, vis)
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """Class ids of the non-ignored instances of image ``idx``."""
+        instances = self.get_data_info(idx)['instances']
+        return [i['bbox_label'] for i in instances if not i['ignore_flag']]
+

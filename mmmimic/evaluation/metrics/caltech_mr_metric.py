@@ -1,0 +1,215 @@
+import json
+import os
+import os.path as osp
+import tempfile
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from mmmimic.evaluation.functional import (
+    SETUPS,
+    CaltechSetup,
+    MissRateResult,
+    evaluate_miss_rate,
+    setup_ground_truth,
+    standardize_aspect,
+)
+from mmmimic.registry import METRICS
+
+
+@METRICS.register_module()
+class CaltechMRMetric(BaseMetric):
+    """Log-average miss rate (MR^-2) of the Caltech Pedestrian benchmark.
+
+    Ground truth comes from the converter's annotation file (raw labels,
+    heights, visibility); each setup filters it (:mod:`caltech_setups`), boxes
+    and detections are standardised to aspect 0.41, and
+    :func:`evaluate_miss_rate` scores them exactly as the benchmark does. Every
+    image of the annotation file counts, with or without pedestrians.
+
+    Args:
+        ann_file (str): The converter's ``annotations/test.json``.
+        setups (sequence[str] | dict): Names from ``SETUPS`` or a dict of
+            ``name -> CaltechSetup`` / kwargs of it.
+        iou_thr (float): Overlap for a match.
+        aspect_ratio (float, optional): Width/height standardisation; None
+            turns it off.
+        image_bounds (tuple, optional): ``(x1, y1, x2, y2)`` a counted box must
+            lie in; None uses 5 pixels inside each image ([5 5 635 475] at
+            640x480, the benchmark's).
+        plot_curves (bool): Save the MR-FPPI curves as a PNG in the run's log
+            folder (or ``curve_dir``).
+        curve_dir (str, optional): Where the curve PNG goes.
+        dump_dir (str, optional): Also write detections as the benchmark's
+            ``setXX/VYYY.txt`` (``frame+1, x, y, w, h, score``) for the
+            official MATLAB code.
+    """
+    default_prefix: Optional[str] = 'caltech'
+
+    def __init__(self,
+                 ann_file: str,
+                 setups: Union[Sequence[str], Dict] = ('Reasonable', ),
+                 iou_thr: float = 0.5,
+                 aspect_ratio: Optional[float] = 0.41,
+                 image_bounds: Optional[Tuple[float, float, float,
+                                              float]] = None,
+                 plot_curves: bool = True,
+                 curve_dir: Optional[str] = None,
+                 dump_dir: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if not osp.isfile(ann_file):
+            raise FileNotFoundError(
+                f'CaltechMRMetric ann_file={ann_file!r}: no such file; it is '
+                'written by tools/dataset_converters/caltech.py '
+                '(OUT_DIR/annotations/test.json)')
+        self.ann_file = ann_file
+        self.setups = self._parse_setups(setups)
+        self.iou_thr = iou_thr
+        self.aspect_ratio = aspect_ratio
+        self.image_bounds = image_bounds
+        self.plot_curves = plot_curves
+        self.curve_dir = curve_dir
+        self.dump_dir = dump_dir
+        with open(ann_file, encoding='utf-8') as f:
+            coco = json.load(f)
+        self.images = {im['id']: im for im in coco['images']}
+        self.objects = defaultdict(list)
+        for ann in coco['annotations']:
+            self.objects[ann['image_id']].append(ann)
+
+    @staticmethod
+    def _parse_setups(setups) -> Dict[str, CaltechSetup]:
+        if isinstance(setups, dict):
+            return {
+                name: s if isinstance(s, CaltechSetup) else CaltechSetup(**s)
+                for name, s in setups.items()
+            }
+        unknown = [s for s in setups if s not in SETUPS]
+        if unknown:
+            raise ValueError(f'CaltechMRMetric setups {unknown} unknown; choose '
+                             f'from {sorted(SETUPS)} or pass a dict')
+        return {name: SETUPS[name] for name in setups}
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Keep ``(img_id, (K, 5) [x, y, w, h, score])`` per image."""
+        for sample in data_samples:
+            pred = sample['pred_instances']
+            boxes = pred['bboxes'].detach().cpu().numpy().astype(np.float64)
+            scores = pred['scores'].detach().cpu().numpy().astype(np.float64)
+            xywh = np.concatenate([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2],
+                                   scores[:, None]], axis=1).reshape(-1, 5)
+            self.results.append((sample['img_id'], xywh))
+
+    def compute_metrics(self, results: List) -> Dict[str, float]:
+        logger = MMLogger.get_current_instance()
+        dets_by_image = dict(results)
+        unknown = set(dets_by_image) - set(self.images)
+        if unknown:
+            raise ValueError(
+                f'CaltechMRMetric: {len(unknown)} predicted image id(s) (e.g. '
+                f'{sorted(unknown)[:3]}) are not in {self.ann_file}; the '
+                'test dataloader and the metric must use the same file')
+        image_ids = sorted(self.images)
+        dets = []
+        for image_id in image_ids:
+            det = dets_by_image.get(image_id, np.zeros((0, 5)))
+            if self.aspect_ratio is not None:
+                det = standardize_aspect(det, self.aspect_ratio)
+            dets.append(det)
+        metrics, curves = {}, {}
+        for name, setup in self.setups.items():
+            gts = [
+                setup_ground_truth(self.objects[i], setup, self._bounds(i),
+                                   self.aspect_ratio) for i in image_ids
+            ]
+            result = evaluate_miss_rate(gts, dets, self.iou_thr,
+                                        setup.det_height_range)
+            metrics[f'{name}_MR'] = round(100.0 * result.mr, 4)
+            curves[name] = result
+            logger.info(
+                f'Caltech {name}: MR-2 {100 * result.mr:.2f} % on '
+                f'{result.num_images} images, {result.num_positives} '
+                'pedestrians')
+        if self.plot_curves:
+            path = self._curve_path()
+            save_mr_curves(curves, path)
+            logger.info(f'MR-FPPI curves saved to {path}')
+        if self.dump_dir is not None:
+            self._dump(image_ids, dets_by_image)
+        return metrics
+
+    def _bounds(self, image_id) -> Optional[Tuple[float, ...]]:
+        if self.image_bounds is not None:
+            return tuple(self.image_bounds)
+        image = self.images[image_id]
+        return (5, 5, image['width'] - 5, image['height'] - 5)
+
+    def _curve_path(self) -> str:
+        directory = self.curve_dir
+        if directory is None:
+            log_file = getattr(MMLogger.get_current_instance(), 'log_file', None)
+            directory = osp.dirname(log_file) if log_file else '.'
+        os.makedirs(directory, exist_ok=True)
+        return osp.join(directory, 'caltech_mr_fppi.png')
+
+    def _dump(self, image_ids: List, dets_by_image: Dict) -> None:
+        """The benchmark's detection files: ``DUMP/setXX/VYYY.txt``."""
+        rows = defaultdict(list)
+        for image_id in image_ids:
+            image = self.images[image_id]
+            if 'set' not in image or 'video' not in image:
+                raise ValueError(
+                    f'{self.ann_file}: image {image_id} has no set/video/frame; '
+                    'dumping needs the converter\'s annotation file')
+            for x, y, w, h, score in dets_by_image.get(image_id, []):
+                rows[(image['set'], image['video'])].append(
+                    f"{image['frame'] + 1},{x:.2f},{y:.2f},{w:.2f},{h:.2f},"
+                    f'{score:.4f}')
+        for (set_name, video), lines in rows.items():
+            path = osp.join(self.dump_dir, set_name, f'{video}.txt')
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            _atomic_write_text(path, '\n'.join(lines) + '\n')
+
+
+def _atomic_write_text(path: str, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), prefix='.tmp-')
+    with os.fdopen(fd, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def save_mr_curves(curves: Dict[str, MissRateResult], path: str) -> None:
+    """Benchmark-style log-log miss rate vs FPPI plot, MR in the legend."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=120)
+    for name, result in sorted(curves.items(), key=lambda kv: -kv[1].mr):
+        fppi = np.concatenate([[1e-4], np.maximum(result.fppi, 1e-4)])
+        miss = np.concatenate([[1.0], result.miss_rate])
+        ax.loglog(fppi, miss, drawstyle='steps-post',
+                  label=f'{100 * result.mr:.2f}% {name}')
+    ax.set_xlim(1e-3, 1e1)
+    ax.set_ylim(0.05, 1.0)
+    ticks = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.64, 0.8, 1.0]
+    ax.set_yticks(ticks)
+    ax.set_yticklabels([f'{t:g}' for t in ticks])
+    ax.set_xlabel('false positives per image')
+    ax.set_ylabel('miss rate')
+    ax.grid(True, which='both', linestyle=':', linewidth=0.5)
+    ax.legend(loc='lower left', fontsize=8)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path) or '.', suffix='.png')
+    os.close(fd)
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if osp.exists(tmp):
+            os.remove(tmp)
