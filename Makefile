@@ -3,9 +3,15 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-fast lint
+.PHONY: install demo demo-quick test test-fast lint
 install:
 	MMMIMIC_VENV=$(abspath $(VENV)) bash tools/install.sh
+
+demo: install
+	$(PY) tools/run_demo.py
+
+demo-quick: install
+	$(PY) tools/run_demo.py --quick
 
 test: install
 	$(PY) -m pytest tests

@@ -107,6 +107,24 @@ class CaltechMRMetric(BaseMetric):
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
+        curves = self.evaluate_setups(results)
+        metrics = {}
+        for name, result in curves.items():
+            metrics[f'{name}_MR'] = round(100.0 * result.mr, 4)
+            logger.info(
+                f'Caltech {name}: MR-2 {100 * result.mr:.2f} % on '
+                f'{result.num_images} images, {result.num_positives} '
+                'pedestrians')
+        if self.plot_curves:
+            path = self._curve_path()
+            save_mr_curves(curves, path)
+            logger.info(f'MR-FPPI curves saved to {path}')
+        if self.dump_dir is not None:
+            self._dump(sorted(self.images), dict(results))
+        return metrics
+
+    def evaluate_setups(self, results: List) -> Dict[str, MissRateResult]:
+        """The curve and MR of every setup from ``(img_id, dets)`` results."""
         dets_by_image = dict(results)
         unknown = set(dets_by_image) - set(self.images)
         if unknown:
@@ -121,27 +139,15 @@ class CaltechMRMetric(BaseMetric):
             if self.aspect_ratio is not None:
                 det = standardize_aspect(det, self.aspect_ratio)
             dets.append(det)
-        metrics, curves = {}, {}
+        curves = {}
         for name, setup in self.setups.items():
             gts = [
                 setup_ground_truth(self.objects[i], setup, self._bounds(i),
                                    self.aspect_ratio) for i in image_ids
             ]
-            result = evaluate_miss_rate(gts, dets, self.iou_thr,
-                                        setup.det_height_range)
-            metrics[f'{name}_MR'] = round(100.0 * result.mr, 4)
-            curves[name] = result
-            logger.info(
-                f'Caltech {name}: MR-2 {100 * result.mr:.2f} % on '
-                f'{result.num_images} images, {result.num_positives} '
-                'pedestrians')
-        if self.plot_curves:
-            path = self._curve_path()
-            save_mr_curves(curves, path)
-            logger.info(f'MR-FPPI curves saved to {path}')
-        if self.dump_dir is not None:
-            self._dump(image_ids, dets_by_image)
-        return metrics
+            curves[name] = evaluate_miss_rate(gts, dets, self.iou_thr,
+                                              setup.det_height_range)
+        return curves
 
     def _bounds(self, image_id) -> Optional[Tuple[float, ...]]:
         if self.image_bounds is not None:

@@ -1,0 +1,252 @@
+"""The bundled demo: teacher, student alone and mimic student on a generated
+Caltech-format dataset, through the real tools, ending with a comparison.
+
+    python tools/run_demo.py [--quick] [--work-dir work_dirs/demo]
+
+1. writes the procedural raw dataset (``.seq`` + ``.vbb``) and converts it with
+   ``tools/dataset_converters/caltech.py`` (skipped when present);
+2. trains the teacher, the 1/8-width student alone and the same student by
+   feature mimic with ``tools/train.py`` (a finished checkpoint is reused);
+3. tests each with ``tools/test.py`` and scores the predictions with
+   ``CaltechMRMetric`` (Reasonable, in original 640x480 coordinates);
+4. prints the table (parameters, GFLOPs, CPU latency, MR-2) and writes it with
+   the three MR-FPPI curves (one PNG) into the work dir.
+
+``--quick`` uses a tiny dataset and a few iterations (for tests); its numbers
+mean nothing.
+"""
+import argparse
+import json
+import logging
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+import time
+from functools import partial
+from typing import Dict, List
+
+import numpy as np
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import mmmimic  # noqa: E402,F401  (dependency check first)
+
+# isort: split
+from mmengine.config import Config  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+
+from mmmimic.evaluation import CaltechMRMetric, save_mr_curves  # noqa: E402
+from mmmimic.registry import MODELS  # noqa: E402
+from mmmimic.utils import register_all_modules  # noqa: E402
+
+CONFIGS = osp.join(REPO, 'configs', 'demo')
+RUNS = [
+    # name, config, role
+    ('teacher (w32)', 'faster-rcnn_r18-c3-w32_demo-caltech.py', 'teacher'),
+    ('student alone (w4)', 'faster-rcnn_r18-c3-w4_demo-caltech.py', 'student'),
+    ('student + mimic (w4)', 'mimic_faster-rcnn_r18-c3-w4-w32_demo-caltech.py',
+     'mimic'),
+]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Run the feature mimic demo')
+    parser.add_argument('--quick', action='store_true',
+                        help='tiny data and a few iterations (a smoke test)')
+    parser.add_argument('--work-dir', help='default: work_dirs/demo[-quick]')
+    parser.add_argument('--data-dir', help='default: data/demo_caltech[-quick]')
+    parser.add_argument('--iters', type=int,
+                        help='training iterations per model (default: the '
+                        'configs\' 1200; 8 with --quick)')
+    return parser.parse_args()
+
+
+def run(cmd: List[str], log_path: str) -> None:
+    """Run a tool, its output into ``log_path``; fail loudly with the tail."""
+    start = time.monotonic()
+    with open(log_path, 'w') as log:
+        proc = subprocess.run([sys.executable] + cmd, cwd=REPO, stdout=log,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        with open(log_path) as log:
+            tail = log.read()[-4000:]
+        raise SystemExit(f'{" ".join(cmd)} failed (log: {log_path}):\n{tail}')
+    print(f'  done in {time.monotonic() - start:.0f} s (log: '
+          f'{osp.relpath(log_path, REPO)})', flush=True)
+
+
+def prepare_data(args, data_dir: str, work_dir: str) -> None:
+    raw = data_dir + '_raw'
+    frames = ['--train-frames', '15', '--test-frames', '60'] if args.quick \
+        else []
+    print(f'[1/4] demo dataset: {raw} -> {data_dir}', flush=True)
+    run([osp.join('tools', 'dataset_converters', 'make_demo_caltech.py'), raw] +
+        frames, osp.join(work_dir, 'make_data.log'))
+    if not osp.isfile(osp.join(data_dir, 'annotations', 'test.json')):
+        run([osp.join('tools', 'dataset_converters', 'caltech.py'), raw,
+             data_dir, '--train-skip', '3'], osp.join(work_dir, 'convert.log'))
+
+
+def data_options(data_dir: str) -> List[str]:
+    root = osp.abspath(data_dir) + '/'
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/test.json',
+        f'test_evaluator.ann_file={root}annotations/test.json',
+    ]
+
+
+def train_all(args, data_dir: str, work_dir: str) -> Dict[str, str]:
+    iters = args.iters or (8 if args.quick else None)
+    checkpoints = {}
+    print('[2/4] training', flush=True)
+    for name, config, role in RUNS:
+        run_dir = osp.join(work_dir, role)
+        cfg_iters = iters or Config.fromfile(osp.join(
+            CONFIGS, config)).train_cfg.max_iters
+        ckpt = osp.join(run_dir, f'iter_{cfg_iters}.pth')
+        if osp.isfile(ckpt):
+            print(f'  {name}: reusing {osp.relpath(ckpt, REPO)}')
+            checkpoints[role] = ckpt
+            continue
+        options = data_options(data_dir) + [
+            f'train_cfg.max_iters={cfg_iters}',
+            f'train_cfg.val_interval={cfg_iters + 1}',
+        ]
+        if role == 'mimic':
+            options.append(f"model.teacher_ckpt={checkpoints['teacher']}")
+        print(f'  {name}: {config}, {cfg_iters} iterations', flush=True)
+        run([osp.join('tools', 'train.py'), osp.join(CONFIGS, config),
+             '--work-dir', run_dir, '--cfg-options'] + options,
+            osp.join(work_dir, f'train_{role}.log'))
+        checkpoints[role] = ckpt
+    return checkpoints
+
+
+def evaluate_all(data_dir: str, work_dir: str, checkpoints: Dict[str, str]):
+    print('[3/4] testing', flush=True)
+    metric = CaltechMRMetric(
+        osp.join(data_dir, 'annotations', 'test.json'), plot_curves=False)
+    results = {}
+    for name, config, role in RUNS:
+        out = osp.join(work_dir, role, 'predictions.pkl')
+        print(f'  {name}', flush=True)
+        run([osp.join('tools', 'test.py'), osp.join(CONFIGS, config),
+             checkpoints[role], '--work-dir', osp.join(work_dir, role),
+             '--out', out, '--cfg-options'] + data_options(data_dir),
+            osp.join(work_dir, f'test_{role}.log'))
+        with open(out, 'rb') as f:
+            predictions = pickle.load(f)
+        metric.results = []
+        metric.process({}, predictions)
+        results[role] = metric.evaluate_setups(metric.results)['Reasonable']
+    return results
+
+
+def student_model(config: str):
+    """The deployable model of a config: for a distiller, its student."""
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    if cfg.model.type == 'FeatureMimicDistiller':
+        student_cfg = Config.fromfile(
+            osp.join(CONFIGS, 'faster-rcnn_r18-c3-w4_demo-caltech.py'))
+        cfg.model = student_cfg.model
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    return model.eval()
+
+
+def complexity(config: str, repeats: int = 10) -> Dict[str, float]:
+    """Parameters (M), GFLOPs and CPU latency (ms) at 320x240 per image."""
+    from mmdet.structures import DetDataSample
+    from mmengine.analysis import get_model_complexity_info
+    model = student_model(config)
+    meta = dict(img_shape=(240, 320), ori_shape=(480, 640), pad_shape=(240, 320),
+                batch_input_shape=(240, 320), scale_factor=(0.5, 0.5))
+    samples = [DetDataSample(metainfo=meta)]
+    inputs = torch.rand(1, 3, 240, 320)
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    with torch.no_grad():
+        # FLOPs of the network itself (backbone, RPN, RoI head on proposals),
+        # as mmdet's get_flops.py counts them
+        forward = model.forward
+        model.forward = partial(model._forward, batch_data_samples=samples)
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.ERROR)   # the tracer's notes on unused modules
+        try:
+            info = get_model_complexity_info(model, inputs=inputs,
+                                             show_table=False, show_arch=False)
+        finally:
+            logger.setLevel(level)
+            model.forward = forward
+        for _ in range(2):
+            model.predict(inputs, samples)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model.predict(inputs, samples)
+            times.append(time.perf_counter() - start)
+    return dict(params=params, gflops=info['flops'] / 1e9,
+                latency_ms=1000 * float(np.median(times)))
+
+
+def report(results, work_dir: str, quick: bool) -> str:
+    print('[4/4] comparison', flush=True)
+    rows = []
+    teacher = None
+    for name, config, role in RUNS:
+        stats = complexity(config, repeats=3 if quick else 20)
+        mr = 100 * results[role].mr
+        if role == 'teacher':
+            teacher = dict(stats, mr=mr)
+        rows.append((name, stats, mr))
+    header = ('| model | params (M) | GFLOPs | CPU ms / image | speed-up | '
+              'MR-2 Reasonable (%) | MR - teacher MR |')
+    lines = [header, '|' + '---|' * 7]
+    for name, stats, mr in rows:
+        lines.append(
+            f"| {name} | {stats['params']:.3f} | {stats['gflops']:.2f} | "
+            f"{stats['latency_ms']:.1f} | "
+            f"{teacher['latency_ms'] / stats['latency_ms']:.1f}x | {mr:.2f} | "
+            f"{mr - teacher['mr']:+.2f} |")
+    table = '\n'.join(lines)
+    curves = {name: results[role] for name, _, role in RUNS}
+    png = osp.join(work_dir, 'mr_fppi_demo.png')
+    save_mr_curves(curves, png)
+    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+        f.write(table + '\n')
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump({name: dict(stats, mr=mr) for name, stats, mr in rows}, f,
+                  indent=2)
+    print(table)
+    print(f'MR-FPPI curves: {osp.relpath(png, REPO)}; table: '
+          f'{osp.relpath(osp.join(work_dir, "results.md"), REPO)}')
+    return table
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    suffix = '-quick' if args.quick else ''
+    work_dir = osp.abspath(args.work_dir or osp.join(REPO, 'work_dirs',
+                                                     f'demo{suffix}'))
+    data_dir = osp.abspath(args.data_dir or osp.join(REPO, 'data',
+                                                     f'demo_caltech{suffix}'))
+    os.makedirs(work_dir, exist_ok=True)
+    start = time.monotonic()
+    prepare_data(args, data_dir, work_dir)
+    checkpoints = train_all(args, data_dir, work_dir)
+    results = evaluate_all(data_dir, work_dir, checkpoints)
+    report(results, work_dir, args.quick)
+    print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
+
+
+if __name__ == '__main__':
+    main()
