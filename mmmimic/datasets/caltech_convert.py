@@ -20,13 +20,13 @@ objects are dropped, as the benchmark drops them.
 """
 import glob
 import json
-import os
 import os.path as osp
-import tempfile
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from mmmimic.utils.atomic import atomic_write_bytes
 
 from .caltech_io import SeqReader, read_vbb
 
@@ -66,21 +66,6 @@ def frame_indices(num_frames: int, skip: int) -> List[int]:
 
 def image_name(set_name: str, video: str, frame: int) -> str:
     return f'{set_name}_{video}_I{frame:05d}.jpg'
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    directory = osp.dirname(path) or '.'
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
-                               suffix=osp.basename(path))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def atomic_write_json(path: str, obj) -> None:

@@ -13,13 +13,14 @@ toolbox: ``nFrame``, ``objLists`` (per frame, a struct array with ``id``,
 ``pos`` ``[l t w h]``, ``posv`` (visible part), ``occl``, ``lock``), ``objLbl``
 (label per object id), ``objStr``/``objEnd`` (first/last frame, 1-based), ...
 """
-import os
 import os.path as osp
 import struct
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional
 
 import numpy as np
+
+from mmmimic.utils.atomic import atomic_path
 
 SEQ_MAGIC = 0xFEED
 SEQ_HEADER_SIZE = 1024
@@ -184,23 +185,17 @@ def write_seq(path: str, frames: List[bytes], width: int, height: int,
     struct.pack_into('<9I', header, 548, width, height, 24, 8, image_size,
                      image_format, len(frames), 0, image_size + 512)
     struct.pack_into('<d', header, 584, fps)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(bytes(header))
-            for i, data in enumerate(frames):
-                t = i / fps
-                seconds = int(t)
-                millis = int((t - seconds) * 1000)
-                micros = int(round((t - seconds) * 1e6)) % 1000
-                f.write(struct.pack('<I', len(data) + 4))
-                f.write(data)
-                f.write(struct.pack('<IHH', seconds, millis, micros))
-                f.write(b'\0' * padding)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+        f.write(bytes(header))
+        for i, data in enumerate(frames):
+            t = i / fps
+            seconds = int(t)
+            millis = int((t - seconds) * 1000)
+            micros = int(round((t - seconds) * 1e6)) % 1000
+            f.write(struct.pack('<I', len(data) + 4))
+            f.write(data)
+            f.write(struct.pack('<IHH', seconds, millis, micros))
+            f.write(b'\0' * padding)
 
 
 @dataclass
@@ -310,11 +305,6 @@ def write_vbb(path: str, annotation: VbbAnnotation) -> None:
         objLbl=labels, objStr=obj_str.reshape(1, -1),
         objEnd=obj_end.reshape(1, -1), objHide=np.zeros((1, num_objects)),
         altered=0.0, log=0.0, logLen=0.0)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    try:
+    with atomic_path(path) as tmp:
         sio.savemat(tmp, dict(A=struct_a), format='5', do_compression=True,
                     appendmat=False)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)

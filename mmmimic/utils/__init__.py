@@ -1,4 +1,8 @@
+from .atomic import atomic_path, atomic_write_bytes
 from .checkpoint_compat import allow_mmengine_checkpoint_globals
 from .setup_env import register_all_modules
 
-__all__ = ['allow_mmengine_checkpoint_globals', 'register_all_modules']
+__all__ = [
+    'allow_mmengine_checkpoint_globals', 'atomic_path', 'atomic_write_bytes',
+    'register_all_modules'
+]

@@ -4,13 +4,11 @@
     mim run mmmimic print_config CONFIG
 """
 import argparse
-import os
-import os.path as osp
-import tempfile
 
 from mmengine.config import Config, DictAction
 
 import mmmimic  # noqa: F401
+from mmmimic.utils import atomic_path
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,13 +31,8 @@ def main() -> None:
         if not args.save_path.endswith(('.py', '.json', '.yaml', '.yml')):
             raise ValueError(f'--save-path {args.save_path}: use a .py, .json '
                              'or .yaml file name')
-        out_dir = osp.dirname(osp.abspath(args.save_path))
-        os.makedirs(out_dir, exist_ok=True)
-        suffix = osp.splitext(args.save_path)[1]
-        with tempfile.NamedTemporaryFile('w', dir=out_dir, suffix=suffix,
-                                         delete=False) as tmp:
-            cfg.dump(tmp.name)
-        os.replace(tmp.name, args.save_path)
+        with atomic_path(args.save_path) as tmp:
+            cfg.dump(tmp)
         print(f'Saved to {args.save_path}')
 
 

@@ -1,7 +1,6 @@
 import json
 import os
 import os.path as osp
-import tempfile
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -18,6 +17,7 @@ from mmmimic.evaluation.functional import (
     standardize_aspect,
 )
 from mmmimic.registry import METRICS
+from mmmimic.utils.atomic import atomic_path, atomic_write_bytes
 
 
 @METRICS.register_module()
@@ -178,15 +178,7 @@ class CaltechMRMetric(BaseMetric):
                     f'{score:.4f}')
         for (set_name, video), lines in rows.items():
             path = osp.join(self.dump_dir, set_name, f'{video}.txt')
-            os.makedirs(osp.dirname(path), exist_ok=True)
-            _atomic_write_text(path, '\n'.join(lines) + '\n')
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), prefix='.tmp-')
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
+            atomic_write_bytes(path, ('\n'.join(lines) + '\n').encode())
 
 
 def save_mr_curves(curves: Dict[str, MissRateResult], path: str) -> None:
@@ -210,12 +202,8 @@ def save_mr_curves(curves: Dict[str, MissRateResult], path: str) -> None:
     ax.grid(True, which='both', linestyle=':', linewidth=0.5)
     ax.legend(loc='lower left', fontsize=8)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path) or '.', suffix='.png')
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format='png')
     finally:
         plt.close(fig)
-        if osp.exists(tmp):
-            os.remove(tmp)

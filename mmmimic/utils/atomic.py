@@ -1,0 +1,45 @@
+import os
+import os.path as osp
+import tempfile
+from contextlib import contextmanager
+from typing import Iterator
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """A temporary path beside ``path`` that becomes ``path`` on success.
+
+    The temporary name ends with ``path``'s own name (so writers that infer the
+    format from the extension still work). On an exception it is removed and
+    ``path`` is untouched: nothing half-written is left behind.
+
+    Example:
+        >>> with atomic_path('out/result.json') as tmp:
+        ...     with open(tmp, 'w') as f:
+        ...         f.write('{}')
+    """
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
+                               suffix=f'-{osp.basename(path)}')
+    os.close(fd)
+    try:
+        yield tmp
+        # mkstemp creates 0600; give the file the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+        f.write(data)
