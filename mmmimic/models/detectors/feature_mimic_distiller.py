@@ -142,6 +142,7 @@ class FeatureMimicDistiller(TwoStageDetector):
         # a plain attribute, so that nn.Module does not register it
         object.__setattr__(self, 'teacher', teacher)
         self.teacher_ckpt = teacher_ckpt
+        self._same_preprocessing = self._same_normalisation()
         print_log(f'FeatureMimicDistiller: teacher {type(teacher).__name__} '
                   f'from {teacher_ckpt}, frozen', logger='current')
         self.mimic_levels, self.mimic_strides = self._match_levels(mimic_levels)
@@ -219,19 +220,24 @@ class FeatureMimicDistiller(TwoStageDetector):
             teacher.train(False)
         return super().train(mode)
 
-    def _teacher_inputs(self, batch_inputs: Tensor) -> Tensor:
-        """Re-normalise the student's batch where the teacher's preprocessor
-        uses another mean, std or channel order."""
+    def _same_normalisation(self) -> bool:
+        """Whether student and teacher preprocess images identically."""
         student, teacher = self.data_preprocessor, self.teacher.data_preprocessor
         if not all(hasattr(p, '_enable_normalize') for p in (student, teacher)):
-            return batch_inputs
+            return True
         same = (student._enable_normalize == teacher._enable_normalize
                 and student._channel_conversion == teacher._channel_conversion)
         if same and student._enable_normalize:
             same = torch.equal(student.mean.cpu(), teacher.mean.cpu()) and \
                 torch.equal(student.std.cpu(), teacher.std.cpu())
-        if same:
+        return same
+
+    def _teacher_inputs(self, batch_inputs: Tensor) -> Tensor:
+        """Re-normalise the student's batch where the teacher's preprocessor
+        uses another mean, std or channel order."""
+        if self._same_preprocessing:
             return batch_inputs
+        student, teacher = self.data_preprocessor, self.teacher.data_preprocessor
         raw = batch_inputs
         if student._enable_normalize:
             raw = raw * student.std + student.mean
