@@ -137,10 +137,13 @@ def evaluate_all(data_dir: str, work_dir: str, checkpoints: Dict[str, str]):
     results = {}
     for name, config, role in RUNS:
         out = osp.join(work_dir, role, 'predictions.pkl')
+        options = data_options(data_dir)
+        if role == 'mimic':   # the distiller builds its teacher even to test
+            options.append(f"model.teacher_ckpt={checkpoints['teacher']}")
         print(f'  {name}', flush=True)
         run([osp.join('tools', 'test.py'), osp.join(CONFIGS, config),
              checkpoints[role], '--work-dir', osp.join(work_dir, role),
-             '--out', out, '--cfg-options'] + data_options(data_dir),
+             '--out', out, '--cfg-options'] + options,
             osp.join(work_dir, f'test_{role}.log'))
         with open(out, 'rb') as f:
             predictions = pickle.load(f)
