@@ -131,8 +131,8 @@ class FeatureMimicDistiller(TwoStageDetector):
         self.mimic_adapter = build_in_mmmimic(MODELS, mimic_adapter) \
             if mimic_adapter is not None else None
         self.stage2_mimic = self._check_stage2(stage2_mimic)
-        self.logit_mimic = dict(cls_weight=1.0, reg_weight=1.0,
-                                **(logit_mimic or {})) \
+        self.logit_mimic = dict(dict(cls_weight=1.0, reg_weight=1.0),
+                                **logit_mimic) \
             if logit_mimic is not None else None
 
         teacher = build_teacher(teacher_config)

@@ -177,6 +177,14 @@ def test_stage2_and_logit_mimic_grads_only_into_student(teacher_ckpt):
     assert all(p.grad is None for p in model.teacher.parameters())
     assert model.roi_head.bbox_head.fc_cls.weight.grad.abs().sum() > 0
 
+    zero_reg = build(distiller_cfg(
+        teacher_ckpt[0], student_base=16, teacher_base=16,
+        logit_mimic=dict(reg_weight=0.0)))
+    zero_reg.train()
+    logit = zero_reg.loss(inputs, samples)
+    assert logit['loss_mimic_logit_reg'].item() == 0.0
+    assert logit['loss_mimic_logit_cls'].item() > 0.0
+
     l2 = build(distiller_cfg(teacher_ckpt[0], stage2_mimic=dict(cls_loss='l2'),
                              student_base=16, teacher_base=16))
     l2.train()
