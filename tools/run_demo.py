@@ -157,9 +157,9 @@ def student_model(config: str):
     """The deployable model of a config: for a distiller, its student."""
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     if cfg.model.type == 'FeatureMimicDistiller':
-        student_cfg = Config.fromfile(
-            osp.join(CONFIGS, 'faster-rcnn_r18-c3-w4_demo-caltech.py'))
-        cfg.model = student_cfg.model
+        # the mimic student's deployed architecture is the student-alone config
+        student_config = next(c for _, c, role in RUNS if role == 'student')
+        cfg.model = Config.fromfile(osp.join(CONFIGS, student_config)).model
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
     return model.eval()
