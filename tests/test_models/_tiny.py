@@ -1,12 +1,13 @@
 """Tiny teacher/student detectors and batches for model tests (CPU, seconds)."""
 import copy
+import os.path as osp
 
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from ..conftest import TINY_CONFIG
+from ..conftest import REPO_ROOT, TINY_CONFIG
 
 
 def tiny_detector(base_channels: int = 8) -> dict:
@@ -69,3 +70,24 @@ def batch(model, batch_size=2, shape=(3, 96, 128), num_items=(3, 2), seed=0,
     data = model.data_preprocessor(dict(inputs=images, data_samples=samples),
                                    training)
     return data['inputs'], data['data_samples']
+
+
+def tiny_inception_detector(kind: str = 'rfcn',
+                            widen_factor: float = 0.125) -> dict:
+    """A thin-Inception Faster R-CNN or R-FCN from configs/_base_/models, with
+    small heads (R-FCN: 3x3 bins, 32-wide reduction)."""
+    path = osp.join(REPO_ROOT, 'configs', '_base_', 'models',
+                    f'{kind}_inception-v3-s16.py')
+    model = Config.fromfile(path).model.to_dict()
+    channels = int(768 * widen_factor)
+    model['backbone']['widen_factor'] = widen_factor
+    model['rpn_head'].update(in_channels=channels, feat_channels=channels)
+    roi_head = model['roi_head']
+    if kind == 'rfcn':
+        roi_head['bbox_head'].update(in_channels=channels, reduce_channels=32,
+                                     group_size=3)
+        roi_head['bbox_roi_extractor']['roi_layer']['output_size'] = 3
+    else:
+        roi_head['bbox_head'].update(in_channels=channels, fc_out_channels=64)
+        roi_head['bbox_roi_extractor']['out_channels'] = channels
+    return model

@@ -1,0 +1,3 @@
+from .rfcn_bbox_head import RFCNBBoxHead
+
+__all__ = ['RFCNBBoxHead']
