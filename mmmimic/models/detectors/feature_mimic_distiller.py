@@ -14,10 +14,11 @@ from torch import Tensor
 
 from mmmimic.registry import MODELS, SCOPE, TASK_UTILS
 
+from ..data_preprocessors.scaled_det_data_preprocessor import (
+    rescale_boxes,
+    scale_batch,
+)
 from .teacher import TeacherConfig, build_teacher, load_teacher_checkpoint
-
-# keys that resize with the image (stored as (h, w))
-SHAPE_KEYS = ('img_shape', 'pad_shape', 'batch_input_shape')
 
 
 def build_in_mmmimic(registry, cfg: dict) -> Any:
@@ -251,49 +252,9 @@ class FeatureMimicDistiller(TwoStageDetector):
     def _scaled_batch(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                       with_gt: bool) -> Tuple[Tensor, SampleList, Tuple[float,
                                                                      float]]:
-        """Resize the batch for the student; rescale what goes with it.
-
-        Returns:
-            tuple: inputs (B, C, h', w'), data samples (copies when resized),
-            and the applied ``(sx, sy)``.
-        """
-        if self.student_input_scale == 1.0:
-            return batch_inputs, batch_data_samples, (1.0, 1.0)
-        height, width = batch_inputs.shape[-2:]
-        new_h = max(1, int(round(height * self.student_input_scale)))
-        new_w = max(1, int(round(width * self.student_input_scale)))
-        sx, sy = new_w / width, new_h / height
-        inputs = F.interpolate(batch_inputs, size=(new_h, new_w),
-                               mode='bilinear', align_corners=False)
-        samples = []
-        for sample in batch_data_samples:
-            sample = sample.clone() if with_gt else sample.new()
-            meta = {}
-            for key in SHAPE_KEYS:
-                if key in sample.metainfo:
-                    h, w = sample.metainfo[key][:2]
-                    meta[key] = (int(round(h * sy)), int(round(w * sx)))
-            if 'batch_input_shape' in meta:
-                meta['batch_input_shape'] = (new_h, new_w)
-            factor = sample.metainfo.get('scale_factor', (1.0, 1.0))
-            meta['scale_factor'] = (factor[0] * sx, factor[1] * sy)
-            sample.set_metainfo(meta)
-            if with_gt:
-                for key in ('gt_instances', 'ignored_instances'):
-                    if key in sample and 'bboxes' in sample.get(key):
-                        instances = sample.get(key)
-                        instances.bboxes = self._rescale_boxes(
-                            instances.bboxes, sx, sy)
-            samples.append(sample)
-        return inputs, samples, (sx, sy)
-
-    @staticmethod
-    def _rescale_boxes(boxes, sx: float, sy: float):
-        if hasattr(boxes, 'rescale_'):
-            boxes = boxes.clone()
-            boxes.rescale_((sx, sy))
-            return boxes
-        return boxes * boxes.new_tensor([sx, sy, sx, sy])
+        """Resize the batch for the student (:func:`scale_batch`)."""
+        return scale_batch(batch_inputs, batch_data_samples,
+                           self.student_input_scale, with_gt)
 
     # -- training ------------------------------------------------------------------
     def loss(self, batch_inputs: Tensor,
@@ -463,7 +424,7 @@ class FeatureMimicDistiller(TwoStageDetector):
             sx = inputs.shape[-1] / batch_inputs.shape[-1]
             sy = inputs.shape[-2] / batch_inputs.shape[-2]
             for original in batch_data_samples:
-                original.pred_instances.bboxes = self._rescale_boxes(
+                original.pred_instances.bboxes = rescale_boxes(
                     original.pred_instances.bboxes, 1 / sx, 1 / sy)
         return batch_data_samples
 
