@@ -9,9 +9,9 @@ from typing import Optional, Union
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.hub import get_config
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmmimic.registry import MODELS
+from mmmimic.utils.safe_load import safe_load_checkpoint
 
 TeacherConfig = Union[str, Path, dict, ConfigDict, Config]
 
@@ -88,8 +88,7 @@ def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str]
             'first (python tools/train.py <teacher config> writes '
             'work_dirs/<teacher config name>/) or point the key at its '
             'checkpoint: --cfg-options model.teacher_ckpt=PATH')
-    checkpoint = CheckpointLoader.load_checkpoint(teacher_ckpt,
-                                                  map_location='cpu')
+    checkpoint = safe_load_checkpoint(teacher_ckpt, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint) \
         if isinstance(checkpoint, dict) else checkpoint
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
