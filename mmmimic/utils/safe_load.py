@@ -52,10 +52,11 @@ def safe_load_checkpoint(filename: str,
         reason = str(error).strip().splitlines()
         detail = next((line for line in reason if 'GLOBAL' in line
                        or 'Unsupported' in line), reason[0] if reason else '')
+        detail = detail.split(' Please use')[0].strip()
         raise UnsafeCheckpointError(
             f'{filename}: refused to load. Its pickle asks for more than '
-            f'tensors and MMEngine metadata ({detail.strip()}), so loading it '
-            'could run code; nothing from it was executed. Use a checkpoint '
+            f'tensors and MMEngine metadata ({detail}), so loading it could '
+            'run code; nothing from it was executed. Use a checkpoint '
             'written by MMEngine/MMDetection, or, only if you trust the file, '
             "re-save its weights: torch.save({'state_dict': torch.load(f, "
             "weights_only=False)['state_dict']}, 'clean.pth').") from None

@@ -1,0 +1,227 @@
+"""Turn a trained mimic run into a plain MMDetection model (config + weights).
+
+The student inside :class:`FeatureMimicDistiller` is an ordinary two-stage
+detector; the distiller adds the teacher, the mimic loss, the region sampler,
+the training-only adapter ``r`` and, optionally, a resize of the batch for the
+student. The export keeps the student and its input scaling, and drops the rest.
+"""
+import copy
+import datetime
+import hashlib
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import DefaultScope
+
+from mmmimic.version import __version__
+
+from .atomic import atomic_path
+from .safe_load import safe_load_checkpoint
+
+# model keys that only the distiller understands
+DISTILLER_KEYS = ('teacher_config', 'teacher_ckpt', 'mimic_loss',
+                  'mimic_sampler', 'mimic_adapter', 'mimic_levels',
+                  'student_input_scale', 'stage2_mimic', 'logit_mimic',
+                  'mimic_warmup_iters')
+# state_dict prefixes of the distiller's training-only modules
+TRAINING_ONLY_PREFIXES = ('mimic_adapter.', 'mimic_loss.', 'mimic_sampler.')
+STUDENT_TYPE = 'TwoStageDetector'
+
+
+class ExportError(ValueError):
+    """The config or checkpoint is not a mimic run that can be exported."""
+
+
+def _mmmimic_names() -> Dict[str, set]:
+    """Names registered by mmmimic itself, per registry."""
+    from mmmimic import registry
+    names = {}
+    for attr in dir(registry):
+        node = getattr(registry, attr)
+        if hasattr(node, 'module_dict') and getattr(node, 'scope', None) == \
+                registry.SCOPE:
+            names[attr] = set(node.module_dict)
+    return names
+
+
+def _scope_types(node: Any, ours: set, found: List[str]) -> Any:
+    """Rewrite types for the ``mmdet`` scope of the exported config.
+
+    Unscoped mmmimic types get ``mmmimic.``; ``mmdet.`` prefixes are removed (in
+    MMEngine a name prefixed with the registry's own scope is only looked up in
+    that registry, so ``mmdet.LoadImageFromFile``, registered by mmcv, would
+    not resolve from the mmdet scope). Every mmmimic type is recorded in
+    ``found``.
+    """
+    if isinstance(node, dict):
+        node = type(node)({k: _scope_types(v, ours, found)
+                           for k, v in node.items()})
+        kind = node.get('type')
+        if isinstance(kind, str):
+            if '.' not in kind and kind in ours:
+                node['type'] = f'mmmimic.{kind}'
+            elif kind.startswith('mmdet.'):
+                node['type'] = kind[len('mmdet.'):]
+            if node['type'].startswith('mmmimic.'):
+                found.append(node['type'])
+        return node
+    if isinstance(node, (list, tuple)):
+        return type(node)(_scope_types(v, ours, found) for v in node)
+    return node
+
+
+def _is_distiller(model_cfg: dict) -> bool:
+    from mmmimic.models.detectors import FeatureMimicDistiller
+    from mmmimic.registry import MODELS
+    kind = model_cfg.get('type')
+    if not isinstance(kind, str):
+        return isinstance(kind, type) and issubclass(kind, FeatureMimicDistiller)
+    with DefaultScope.overwrite_default_scope('mmmimic'):
+        cls = MODELS.get(kind)
+    return cls is not None and issubclass(cls, FeatureMimicDistiller)
+
+
+def student_config(cfg: Config) -> Tuple[Config, List[str]]:
+    """The plain-MMDetection config of the distiller's student.
+
+    Returns:
+        tuple: the config (``default_scope='mmdet'``, model type
+        ``TwoStageDetector``, mmmimic components as ``mmmimic.X`` with
+        ``custom_imports`` when any remain) and the mmmimic types it keeps.
+    """
+    if 'model' not in cfg or not _is_distiller(cfg.model):
+        raise ExportError(
+            f'model.type={cfg.get("model", {}).get("type")!r} is not a '
+            'FeatureMimicDistiller: give the mimic config the checkpoint was '
+            'trained with')
+    out = copy.deepcopy(cfg.to_dict())
+    model = out['model']
+    scale = float(model.get('student_input_scale', 1.0))
+    for key in DISTILLER_KEYS:
+        model.pop(key, None)
+    model['type'] = STUDENT_TYPE
+    if scale != 1.0:
+        preprocessor = model.get('data_preprocessor') or dict(
+            type='DetDataPreprocessor')
+        preprocessor = dict(preprocessor, type='ScaledDetDataPreprocessor',
+                            input_scale=scale)
+        model['data_preprocessor'] = preprocessor
+    ours = set().union(*_mmmimic_names().values())
+    found: List[str] = []
+    out = _scope_types(out, ours, found)
+    out['default_scope'] = 'mmdet'
+    out['load_from'] = None
+    out['resume'] = False
+    out.pop('work_dir', None)
+    imports = [m for m in (out.get('custom_imports') or {}).get('imports', [])
+               if m != 'mmmimic']
+    if found:
+        imports.append('mmmimic')
+    if imports:
+        out['custom_imports'] = dict(imports=imports,
+                                     allow_failed_imports=False)
+    else:
+        out.pop('custom_imports', None)
+    return Config(out), sorted(set(found))
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def student_state_dict(checkpoint: dict) -> Tuple[Dict[str, torch.Tensor],
+                                                  List[str]]:
+    """The student's weights of a distiller checkpoint, and the dropped keys."""
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict):
+        raise ExportError('the checkpoint holds no state_dict')
+    kept, dropped = {}, []
+    for key, value in state.items():
+        key = key[len('module.'):] if key.startswith('module.') else key
+        if key.startswith(TRAINING_ONLY_PREFIXES) or key.startswith('teacher.'):
+            dropped.append(key)
+        else:
+            kept[key] = value
+    return kept, dropped
+
+
+def export_student(config: str, checkpoint: str, out_dir: str,
+                   name: Optional[str] = None,
+                   cfg_options: Optional[dict] = None) -> Tuple[str, str]:
+    """Write ``OUT_DIR/NAME.py`` and ``OUT_DIR/NAME.pth`` for the student.
+
+    The weights are checked by loading them strictly into the exported model;
+    both files appear only when everything succeeded.
+
+    Args:
+        config (str): The mimic config the checkpoint was trained with.
+        checkpoint (str): A checkpoint of that run (read with
+            ``weights_only=True``).
+        out_dir (str): Output folder (created).
+        name (str, optional): File stem; default ``<config name>_student``.
+        cfg_options (dict, optional): Overrides merged into ``config`` first.
+
+    Returns:
+        tuple[str, str]: The config and checkpoint paths.
+    """
+    from mmdet.registry import MODELS as MMDET_MODELS
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    plain_cfg, kept_types = student_config(cfg)
+    ckpt = safe_load_checkpoint(checkpoint, map_location='cpu')
+    if not isinstance(ckpt, dict):
+        raise ExportError(f'{checkpoint}: not an MMEngine checkpoint')
+    state, dropped = student_state_dict(ckpt)
+
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        student = MMDET_MODELS.build(ConfigDict(plain_cfg.model))
+    own = student.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = [
+        f'{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the '
+        'student' for k, v in own.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or unexpected or mismatched:
+        raise ExportError(
+            f'{checkpoint} does not match {config}: {len(missing)} student '
+            f'key(s) missing {missing[:5]}, {len(unexpected)} unexpected '
+            f'{unexpected[:5]}, {len(mismatched)} shape mismatch(es) '
+            f'{mismatched[:3]}. Is it a checkpoint of this mimic config?')
+    student.load_state_dict(state, strict=True)
+
+    old_meta = ckpt.get('meta') or {}
+    meta = dict(
+        mmmimic_export=dict(
+            source_config=osp.abspath(config),
+            source_checkpoint=osp.abspath(checkpoint)
+            if '://' not in checkpoint else checkpoint,
+            source_sha256=_sha256(checkpoint) if osp.isfile(checkpoint) else None,
+            source_iter=old_meta.get('iter'),
+            source_epoch=old_meta.get('epoch'),
+            dropped_keys=dropped,
+            kept_mmmimic_types=kept_types,
+            mmmimic_version=__version__,
+            time=datetime.datetime.now().isoformat(timespec='seconds')))
+    for key in ('dataset_meta', 'mmdet_version', 'mmengine_version',
+                'experiment_name', 'seed'):
+        if key in old_meta:
+            meta[key] = old_meta[key]
+
+    name = name or f'{osp.splitext(osp.basename(config))[0]}_student'
+    os.makedirs(out_dir, exist_ok=True)
+    cfg_path = osp.join(out_dir, f'{name}.py')
+    ckpt_path = osp.join(out_dir, f'{name}.pth')
+    # both written to temporary names first: a failure leaves neither
+    with atomic_path(cfg_path) as cfg_tmp, atomic_path(ckpt_path) as ckpt_tmp:
+        plain_cfg.dump(cfg_tmp)
+        torch.save(dict(state_dict=state, meta=meta), ckpt_tmp)
+    return cfg_path, ckpt_path

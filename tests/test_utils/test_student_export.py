@@ -1,0 +1,153 @@
+"""extract_student: a plain MMDetection model that predicts exactly as the
+distiller did."""
+import glob
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmdet.apis import DetInferencer, inference_detector, init_detector
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import DefaultScope
+
+from mmmimic.registry import MODELS
+from mmmimic.utils import UnsafeCheckpointError
+from mmmimic.utils.student_export import ExportError, export_student
+
+from ..conftest import REPO_ROOT, TINY_CONFIG
+
+MIMIC_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_mimic_coco.py')
+HALF_INPUT = {'model.student_input_scale': 0.5,
+              'model.mimic_adapter.scale_factor': 2}
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmmimic'):
+        teacher = MODELS.build(Config.fromfile(TINY_CONFIG).model)
+    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict(), meta=dict(iter=6)), path)
+    return str(path)
+
+
+def mimic_run(tmp_path, teacher_ckpt, options):
+    """A distiller checkpoint as the runner writes one (weights perturbed so
+    that every layer matters), and the config options of its run."""
+    options = dict(options, **{'model.teacher_ckpt': teacher_ckpt})
+    cfg = Config.fromfile(MIMIC_CONFIG)
+    cfg.merge_from_dict(options)
+    torch.manual_seed(1)
+    with DefaultScope.overwrite_default_scope('mmmimic'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    path = tmp_path / 'iter_3.pth'
+    from mmengine.logging import HistoryBuffer
+    hub = HistoryBuffer()
+    hub.update(0.5)
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(iter=3, epoch=0, seed=0,
+                              dataset_meta=dict(classes=('person', ))),
+                    message_hub=dict(log_scalars={'train/loss': hub})), path)
+    return str(path), options
+
+
+@pytest.mark.parametrize('options', [{}, HALF_INPUT],
+                         ids=['full-input', 'half-input-training-adapter'])
+def test_exported_student_predicts_exactly_as_the_distiller(
+        tiny_coco, tmp_path, teacher_ckpt, options):
+    scaled = bool(options)
+    ckpt, options = mimic_run(tmp_path, teacher_ckpt, options)
+    cfg_path, student_ckpt = export_student(
+        MIMIC_CONFIG, ckpt, str(tmp_path / 'export'), cfg_options=options)
+
+    exported = Config.fromfile(cfg_path)
+    assert exported.model.type == 'TwoStageDetector'
+    assert 'mmdet.' not in exported.pretty_text
+    assert exported.default_scope == 'mmdet'
+    for key in ('teacher_config', 'teacher_ckpt', 'mimic_adapter',
+                'mimic_loss', 'mimic_sampler', 'student_input_scale'):
+        assert key not in exported.model
+    saved = torch.load(student_ckpt, weights_only=True)
+    assert not any(k.startswith(('mimic_adapter', 'teacher'))
+                   for k in saved['state_dict'])
+    export_meta = saved['meta']['mmmimic_export']
+    assert any(k.startswith('mimic_adapter.') for k in
+               export_meta['dropped_keys'])
+    assert export_meta['source_iter'] == 3 and len(
+        export_meta['source_sha256']) == 64
+    if scaled:
+        assert exported.model.data_preprocessor.type == \
+            'mmmimic.ScaledDetDataPreprocessor'
+        assert exported.model.data_preprocessor.input_scale == 0.5
+        assert exported.custom_imports.imports == ['mmmimic']
+    else:
+        assert 'custom_imports' not in exported
+
+    images = sorted(glob.glob(osp.join(tiny_coco, 'images', 'val_*.jpg')))
+    distiller_cfg = Config.fromfile(MIMIC_CONFIG)
+    distiller_cfg.merge_from_dict(options)
+    distiller = init_detector(distiller_cfg, ckpt, device='cpu')
+    expected = inference_detector(distiller, images)
+    student = init_detector(cfg_path, student_ckpt, device='cpu')
+    assert student.dataset_meta['classes'] == ('person', )
+    got = inference_detector(student, images)
+    inferencer = DetInferencer(model=cfg_path, weights=student_ckpt,
+                               device='cpu', show_progress=False)
+    via_inferencer = inferencer(images, return_datasamples=True,
+                                no_save_pred=True)['predictions']
+    assert sum(len(e.pred_instances) for e in expected) > 0
+    for e, g, i in zip(expected, got, via_inferencer):
+        for other in (g, i):
+            for key in ('bboxes', 'scores', 'labels'):
+                a, b = e.pred_instances[key], other.pred_instances[key]
+                assert a.shape == b.shape, key
+                assert (a - b).abs().max() == 0 if len(a) else True, key
+
+
+def test_not_a_mimic_config(tmp_path, teacher_ckpt):
+    with pytest.raises(ExportError, match='is not a FeatureMimicDistiller'):
+        export_student(TINY_CONFIG, teacher_ckpt, str(tmp_path / 'out'))
+    assert not (tmp_path / 'out').exists() or not any(
+        (tmp_path / 'out').iterdir())
+
+
+def test_checkpoint_of_another_model(tmp_path, teacher_ckpt):
+    with pytest.raises(ExportError, match='does not match'):
+        export_student(MIMIC_CONFIG, teacher_ckpt, str(tmp_path / 'out'))
+    assert not glob.glob(str(tmp_path / 'out' / '*'))
+
+
+def test_malicious_checkpoint_is_refused(tmp_path):
+    import pathlib
+
+    class Touch:
+        def __reduce__(self):
+            return (pathlib.Path.touch, (tmp_path / 'pwned', ))
+
+    path = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict={}, meta=Touch()), path)
+    with pytest.raises(UnsafeCheckpointError):
+        export_student(MIMIC_CONFIG, str(path), str(tmp_path / 'out'))
+    assert not (tmp_path / 'pwned').exists()
+    assert not glob.glob(str(tmp_path / 'out' / '*'))
+
+
+@pytest.mark.slow
+def test_extract_student_script(tmp_path, teacher_ckpt):
+    ckpt, _ = mimic_run(tmp_path, teacher_ckpt, {})
+    proc = subprocess.run(
+        [sys.executable,
+         osp.join(REPO_ROOT, 'tools', 'model_converters', 'extract_student.py'),
+         MIMIC_CONFIG, ckpt, str(tmp_path / 'out'), '--name', 'student'],
+        capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / 'out' / 'student.py').is_file()
+    assert (tmp_path / 'out' / 'student.pth').is_file()
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        MODELS.build(ConfigDict(Config.fromfile(
+            str(tmp_path / 'out' / 'student.py')).model))
