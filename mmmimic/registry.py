@@ -66,7 +66,7 @@ TASK_UTILS = Registry('task util', parent=MMDET_TASK_UTILS, scope=SCOPE,
 # optimisation
 OPTIMIZERS = Registry('optimizer', parent=MMDET_OPTIMIZERS, scope=SCOPE)
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMDET_OPTIM_WRAPPERS,
-                          scope=SCOPE)
+                          scope=SCOPE, locations=['mmmimic.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor', parent=MMDET_OPTIM_WRAPPER_CONSTRUCTORS,
     scope=SCOPE)

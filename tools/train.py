@@ -67,7 +67,9 @@ def main() -> None:
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        # fp16 + dynamic loss scaling on a GPU, bf16 on CPU (where MMEngine's
+        # AmpOptimWrapper refuses to run); optim_wrapper.dtype overrides
+        cfg.optim_wrapper.type = 'mmmimic.DeviceAmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
 
     if args.auto_scale_lr:

@@ -15,6 +15,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             first. Defaults to True.
     """
     import mmmimic.datasets  # noqa: F401
+    import mmmimic.engine  # noqa: F401
     import mmmimic.evaluation  # noqa: F401
     import mmmimic.models  # noqa: F401
     import mmmimic.visualization  # noqa: F401

@@ -59,3 +59,17 @@ def test_mimic_without_teacher_checkpoint_file_fails_early(tiny_coco, tmp_path):
     assert "teacher_ckpt='work_dirs/teacher/missing.pth': no such file" in \
         proc.stderr
     assert 'Iter(train)' not in proc.stdout + proc.stderr
+
+
+def test_mimic_with_amp_on_cpu(tiny_coco, tmp_path):
+    """--amp: bf16 autocast on CPU (fp16 + loss scaling where CUDA is)."""
+    data = tiny_data_options(tiny_coco)
+    run([TRAIN, TINY_CONFIG, '--work-dir', str(tmp_path / 't'),
+         '--cfg-options', 'train_cfg.max_iters=1'] + data, cwd=str(tmp_path))
+    teacher = str(tmp_path / 't' / 'iter_1.pth')
+    log = run([TRAIN, MIMIC_CONFIG, '--amp', '--work-dir', str(tmp_path / 'm'),
+               '--cfg-options', f'model.teacher_ckpt={teacher}',
+               'train_cfg.max_iters=2'] + data, cwd=str(tmp_path))
+    assert 'loss_mimic:' in log
+    saved = torch.load(str(tmp_path / 'm' / 'iter_2.pth'), map_location='cpu')
+    assert 'loss_scaler' in saved['optimizer']
