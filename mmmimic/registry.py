@@ -35,13 +35,15 @@ from mmengine.registry import Registry
 
 SCOPE = 'mmmimic'
 
-# runners, loops, hooks, optimisation: mmmimic adds none of its own yet, the nodes
-# exist so that the mmmimic scope resolves through mmdet's nodes to MMEngine's
+# runners, loops, hooks, optimisation: the nodes exist so that the mmmimic scope
+# resolves through mmdet's nodes to MMEngine's; mmmimic adds RNGStateHook and
+# DeviceAmpOptimWrapper (mmmimic.engine)
 RUNNERS = Registry('runner', parent=MMDET_RUNNERS, scope=SCOPE)
 RUNNER_CONSTRUCTORS = Registry(
     'runner constructor', parent=MMDET_RUNNER_CONSTRUCTORS, scope=SCOPE)
 LOOPS = Registry('loop', parent=MMDET_LOOPS, scope=SCOPE)
-HOOKS = Registry('hook', parent=MMDET_HOOKS, scope=SCOPE)
+HOOKS = Registry('hook', parent=MMDET_HOOKS, scope=SCOPE,
+                 locations=['mmmimic.engine'])
 
 # data
 DATASETS = Registry('dataset', parent=MMDET_DATASETS, scope=SCOPE,

@@ -19,3 +19,7 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False
+
+# random generator states go into checkpoints, so that --resume continues the
+# exact trajectory of the interrupted run (see mmmimic.engine.RNGStateHook)
+custom_hooks = [dict(type='RNGStateHook')]

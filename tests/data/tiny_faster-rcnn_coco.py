@@ -192,3 +192,4 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=True)
+custom_hooks = [dict(type='RNGStateHook')]

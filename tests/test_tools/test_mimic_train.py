@@ -1,4 +1,5 @@
 """Train a teacher, mimic it, resume the mimic run, test the student: tools only."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from ..conftest import REPO_ROOT, TINY_CONFIG, tiny_data_options
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 MIMIC_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_mimic_coco.py')
+INTERRUPTED_CONFIG = osp.join(REPO_ROOT, 'tests', 'data',
+                              'tiny_mimic_coco_interrupted.py')
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +76,42 @@ def test_mimic_with_amp_on_cpu(tiny_coco, tmp_path):
     assert 'loss_mimic:' in log
     saved = torch.load(str(tmp_path / 'm' / 'iter_2.pth'), map_location='cpu')
     assert 'loss_scaler' in saved['optimizer']
+
+
+def test_resumed_run_equals_the_uninterrupted_run(tiny_coco, tmp_path):
+    """Deterministic CPU run, no random augmentation: stopping (Ctrl-C)
+    after iteration 3 and resuming gives the weights of the run that never
+    stopped (the teacher is reloaded from teacher_ckpt, RNGStateHook restores
+    the samplers' random state, MMEngine the iteration, optimizer, schedule
+    and data position)."""
+    data = tiny_data_options(tiny_coco)
+    run([TRAIN, TINY_CONFIG, '--work-dir', str(tmp_path / 't'),
+         '--cfg-options', 'train_cfg.max_iters=1'] + data, cwd=str(tmp_path))
+    options = ['--cfg-options',
+               f'model.teacher_ckpt={tmp_path / "t" / "iter_1.pth"}'] + data
+    whole, parts = tmp_path / 'whole', tmp_path / 'parts'
+    run([TRAIN, MIMIC_CONFIG, '--work-dir', str(whole)] + options,
+        cwd=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, TRAIN, INTERRUPTED_CONFIG, '--work-dir', str(parts)] +
+        options, cwd=str(tmp_path), capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=osp.join(REPO_ROOT, 'tests', 'data')))
+    assert proc.returncode != 0 and 'interrupted after iteration 3' in \
+        proc.stderr, proc.stderr[-3000:]
+    assert (parts / 'iter_3.pth').is_file()
+    assert not (parts / 'iter_6.pth').exists()
+    log = run([TRAIN, MIMIC_CONFIG, '--work-dir', str(parts), '--resume'] +
+              options, cwd=str(tmp_path))
+    assert 'resumed epoch: 0, iter: 3' in log
+    assert 'random generator states restored' in log
+    a = torch.load(str(whole / 'iter_6.pth'), map_location='cpu')
+    b = torch.load(str(parts / 'iter_6.pth'), map_location='cpu')
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for key, value in a['state_dict'].items():
+        other = b['state_dict'][key]
+        if value.is_floating_point():
+            assert (value - other).abs().max() <= 1e-6, key
+        else:
+            assert torch.equal(value, other), key
+    lr = [g['lr'] for g in a['optimizer']['param_groups']]
+    assert lr == [g['lr'] for g in b['optimizer']['param_groups']]
