@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Distributed training on one machine: bash tools/dist_train.sh CONFIG NUM_PROCS [train.py args]
-# NNODES/NODE_RANK/PORT/MASTER_ADDR select a multi-machine run. On CPU set
-# env_cfg.dist_cfg.backend=gloo (--cfg-options).
+# NNODES/NODE_RANK/PORT/MASTER_ADDR select a multi-machine run. Without CUDA,
+# train.py switches the nccl backend to gloo.
 set -euo pipefail
 CONFIG=$1
 GPUS=$2

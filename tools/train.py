@@ -15,7 +15,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmmimic.utils import register_all_modules
+from mmmimic.utils import register_all_modules, use_gloo_without_cuda
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,6 +57,7 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    use_gloo_without_cuda(cfg)
     cfg.setdefault('default_scope', 'mmmimic')
 
     # work_dir: command line > config > ./work_dirs/<config name>
