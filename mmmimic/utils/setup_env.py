@@ -53,7 +53,8 @@ def use_gloo_without_cuda(cfg) -> None:
         return
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     if dist_cfg.get('backend', 'nccl') == 'nccl':
-        warnings.warn('no CUDA device: env_cfg.dist_cfg.backend nccl -> gloo')
+        warnings.warn('no CUDA device: env_cfg.dist_cfg.backend nccl -> gloo',
+                      stacklevel=2)
         dist_cfg['backend'] = 'gloo'
     if cfg.launcher == 'pytorch' and not torch.distributed.is_initialized():
         options = {k: v for k, v in dist_cfg.items() if k != 'backend'}
