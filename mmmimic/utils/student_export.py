@@ -29,6 +29,8 @@ DISTILLER_KEYS = ('teacher_config', 'teacher_ckpt', 'mimic_loss',
 # state_dict prefixes of the distiller's training-only modules
 TRAINING_ONLY_PREFIXES = ('mimic_adapter.', 'mimic_loss.', 'mimic_sampler.')
 STUDENT_TYPE = 'TwoStageDetector'
+# mmmimic hooks that only matter while training
+TRAINING_ONLY_HOOKS = ('RNGStateHook', )
 
 
 class ExportError(ValueError):
@@ -109,6 +111,13 @@ def student_config(cfg: Config) -> Tuple[Config, List[str]]:
         preprocessor = dict(preprocessor, type='ScaledDetDataPreprocessor',
                             input_scale=scale)
         model['data_preprocessor'] = preprocessor
+    # training-only runtime of ours: the exported model does not need it
+    hooks = [h for h in out.get('custom_hooks') or []
+             if str(h.get('type', '')).split('.')[-1] not in TRAINING_ONLY_HOOKS]
+    if hooks:
+        out['custom_hooks'] = hooks
+    else:
+        out.pop('custom_hooks', None)
     ours = set().union(*_mmmimic_names().values())
     found: List[str] = []
     out = _scope_types(out, ours, found)

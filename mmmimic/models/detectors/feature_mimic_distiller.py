@@ -73,7 +73,9 @@ class FeatureMimicDistiller(TwoStageDetector):
             whole config dict with ``model`` or a model dict. It is built in its
             own ``default_scope``.
         teacher_ckpt (str, optional): Teacher checkpoint path or URL.
-        mimic_loss (dict): Feature mimic loss (:class:`RoIMimicLoss`).
+        mimic_loss (dict, optional): Feature mimic loss
+            (:class:`RoIMimicLoss`); None trains without feature mimic (the
+            logit-mimic or two-stage-only baselines).
         mimic_sampler (dict): Region sampler (:class:`MimicRegionSampler`).
         mimic_adapter (dict, optional): The transform r applied to the mimicked
             student levels before the loss, e.g. :class:`DeconvNeck`; trained
@@ -127,7 +129,14 @@ class FeatureMimicDistiller(TwoStageDetector):
                 f'student_input_scale={student_input_scale}: must be > 0')
         self.student_input_scale = float(student_input_scale)
         self.mimic_warmup_iters = int(mimic_warmup_iters)
-        self.mimic_loss = build_in_mmmimic(MODELS, mimic_loss)
+        self.mimic_loss = build_in_mmmimic(MODELS, mimic_loss) \
+            if mimic_loss is not None else None
+        if self.mimic_loss is None and stage2_mimic is None and \
+                logit_mimic is None:
+            raise ValueError(
+                'FeatureMimicDistiller: mimic_loss=None and neither '
+                'stage2_mimic nor logit_mimic is set, so nothing is mimicked; '
+                'train the student config alone instead')
         self.mimic_sampler = build_in_mmmimic(TASK_UTILS, mimic_sampler)
         self.mimic_adapter = build_in_mmmimic(MODELS, mimic_adapter) \
             if mimic_adapter is not None else None
@@ -301,8 +310,9 @@ class FeatureMimicDistiller(TwoStageDetector):
         teacher_rois = student_rois.clone()
         teacher_rois[:, [1, 3]] /= sx
         teacher_rois[:, [2, 4]] /= sy
-        losses['loss_mimic'] = weight * self._feature_mimic(
-            x, teacher_x, teacher_rois)
+        if self.mimic_loss is not None:
+            losses['loss_mimic'] = weight * self._feature_mimic(
+                x, teacher_x, teacher_rois)
 
         losses.update(self.roi_head.loss(x, rpn_results_list, samples))
         if self.stage2_mimic is not None:

@@ -1,0 +1,11 @@
+# The paper's 1/8-Inception student alone (96 channels at stride 16), from scratch.
+_base_ = './faster-rcnn_inception-v3-w0.5-s16_60k_caltech.py'
+widen_factor = 0.125
+channels = 96
+
+model = dict(
+    backbone=dict(widen_factor=widen_factor),
+    rpn_head=dict(in_channels=channels, feat_channels=channels),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=channels),
+        bbox_head=dict(in_channels=channels)))

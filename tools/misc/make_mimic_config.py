@@ -1,0 +1,179 @@
+"""Write a feature-mimic config for your own student and teacher configs.
+
+    python tools/misc/make_mimic_config.py STUDENT_CFG TEACHER_CFG TEACHER_CKPT OUT \
+        [--num-regions 256] [--mode pixel] [--loss-weight 1.0]
+    mim run mmmimic make_mimic_config STUDENT_CFG TEACHER_CFG TEACHER_CKPT OUT
+
+Both configs may be files or ``mmdet::``-style package paths and must describe
+two-stage detectors. The student's feature maps are matched to the teacher's
+level by level (same count, same order); where their channels or strides differ
+a training-only ``DeconvNeck`` adapter is inserted (1x1 conv for channels,
+learned x2/x4 upsampling for a coarser student), and a student that runs on a
+resized input (``ScaledDetDataPreprocessor``) becomes ``student_input_scale``.
+The written config inherits the student config, so it keeps its data, schedule
+and runtime; it is checked by building the model before it is written.
+"""
+import argparse
+import datetime
+import math
+import os.path as osp
+import pprint
+import sys
+import warnings
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+import mmmimic  # noqa: F401
+from mmmimic.models.detectors.feature_mimic_distiller import feature_strides
+from mmmimic.models.detectors.teacher import load_teacher_config
+from mmmimic.registry import MODELS
+from mmmimic.utils import atomic_path, register_all_modules
+
+SCALED = ('ScaledDetDataPreprocessor', 'mmmimic.ScaledDetDataPreprocessor')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Write a FeatureMimicDistiller config for a student and a '
+        'teacher config')
+    parser.add_argument('student', help='student config (file or pkg::path)')
+    parser.add_argument('teacher', help='teacher config (file or pkg::path)')
+    parser.add_argument('teacher_ckpt', help='teacher checkpoint (need not '
+                        'exist yet)')
+    parser.add_argument('out', help='the config to write (.py)')
+    parser.add_argument('--num-regions', type=int, default=256,
+                        help='mimic regions per image')
+    parser.add_argument('--mode', default='pixel',
+                        choices=['pixel', 'roi_align', 'spp', 'global'])
+    parser.add_argument('--loss-weight', type=float, default=1.0)
+    return parser.parse_args()
+
+
+def build(cfg: Config):
+    """The detector of ``cfg``, built in its scope, without pretrained init."""
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
+                                                      'mmdet')):
+        return MODELS.build(cfg.model)
+
+
+def describe(detector, input_scale: float) -> list:
+    """(channels, stride in image pixels) of each feature level."""
+    if not (hasattr(detector, 'rpn_head') and hasattr(detector, 'roi_head')):
+        raise TypeError(
+            f'{type(detector).__name__} is not a two-stage detector (no '
+            'rpn_head/roi_head): feature mimic needs the student\'s RPN '
+            'proposals')
+    strides = feature_strides(detector)
+    detector.eval()
+    with torch.no_grad():
+        feats = detector.extract_feat(torch.zeros(1, 3, 256, 256))
+    return [(f.size(1), s / input_scale) for f, s in zip(feats, strides)]
+
+
+def adapter_for(student: list, teacher: list):
+    """A DeconvNeck config matching ``student`` levels to ``teacher``'s, or None
+    when they already agree. Raises ValueError when no adapter can."""
+    if len(student) != len(teacher):
+        raise ValueError(
+            f'the student has {len(student)} feature level(s) '
+            f'{[s for _, s in student]} and the teacher {len(teacher)} '
+            f'{[s for _, s in teacher]}: write model.mimic_levels=[(student, '
+            'teacher), ...] into the generated config by hand')
+    factors = {s_stride / t_stride
+               for (_, s_stride), (_, t_stride) in zip(student, teacher)}
+    if len(factors) != 1:
+        raise ValueError(f'the stride ratios differ between levels: {factors}')
+    factor = factors.pop()
+    if factor < 1 or not math.isclose(factor, round(factor)) or \
+            round(factor) & (round(factor) - 1):
+        raise ValueError(
+            f'the student\'s maps are {factor:g}x the teacher\'s stride; an '
+            'adapter can upsample by 1, 2, 4, ... only. Give the student a '
+            'finer map or a larger input')
+    s_ch = [c for c, _ in student]
+    t_ch = [c for c, _ in teacher]
+    if s_ch == t_ch and factor == 1:
+        return None
+    one = len(s_ch) == 1
+    return dict(type='mmmimic.DeconvNeck',
+                in_channels=s_ch[0] if one else s_ch,
+                out_channels=t_ch[0] if one else t_ch,
+                scale_factor=int(round(factor)))
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    try:
+        student_cfg = load_teacher_config(args.student)
+        teacher_cfg = load_teacher_config(args.teacher)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f'make_mimic_config: {error}'.replace('teacher_config=', ''))
+    overrides = {}
+    preprocessor = student_cfg.model.get('data_preprocessor') or {}
+    input_scale = 1.0
+    if preprocessor.get('type') in SCALED:
+        input_scale = float(preprocessor.get('input_scale', 1.0))
+        plain = {k: v for k, v in preprocessor.items() if k != 'input_scale'}
+        plain['type'] = 'mmdet.DetDataPreprocessor'
+        overrides['data_preprocessor'] = dict(plain, _delete_=True)
+        overrides['student_input_scale'] = input_scale
+
+    try:
+        student = describe(build(student_cfg), input_scale)
+        teacher = describe(build(teacher_cfg), 1.0)
+        adapter = adapter_for(student, teacher)
+    except (TypeError, ValueError) as error:
+        sys.exit(f'make_mimic_config: {error}')
+
+    base = args.student
+    if '::' not in base:
+        base = osp.relpath(osp.abspath(base),
+                           osp.dirname(osp.abspath(args.out)))
+    model = dict(
+        type='mmmimic.FeatureMimicDistiller',
+        teacher_config=args.teacher if '::' in args.teacher
+        else osp.abspath(args.teacher),
+        teacher_ckpt=args.teacher_ckpt,
+        mimic_adapter=adapter,
+        mimic_sampler=dict(type='mmmimic.MimicRegionSampler',
+                           num=args.num_regions, pos_fraction=0.5,
+                           order='score'),
+        mimic_loss=dict(type='mmmimic.RoIMimicLoss', mode=args.mode,
+                        normalize=True, loss_weight=args.loss_weight),
+        **overrides)
+    text = (
+        f'# Written by tools/misc/make_mimic_config.py on '
+        f'{datetime.date.today()}:\n'
+        f'#   student {args.student}: levels (channels, stride) {student}\n'
+        f'#   teacher {args.teacher}: levels (channels, stride) {teacher}\n'
+        f"_base_ = '{base}'\n"
+        "custom_imports = dict(imports=['mmmimic'], "
+        'allow_failed_imports=False)\n\n'
+        f'model = {pprint.pformat(model, indent=4, sort_dicts=False)}\n')
+
+    with atomic_path(args.out) as tmp:
+        with open(tmp, 'w') as f:
+            f.write(text)
+        # check it: the written config builds (teacher without its checkpoint)
+        cfg = Config.fromfile(tmp)
+        cfg.model.teacher_ckpt = None
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            build(cfg)
+    print(f'student levels (channels, stride): {student}')
+    print(f'teacher levels (channels, stride): {teacher}')
+    if adapter is None:
+        print('adapter: none (the maps already agree)')
+    else:
+        print(f'adapter (training only, dropped by extract_student): '
+              f'{adapter}')
+    if input_scale != 1.0:
+        print(f'student input scale: {input_scale:g} (student_input_scale)')
+    print(f'written: {args.out}')
+
+
+if __name__ == '__main__':
+    main()
