@@ -4,8 +4,7 @@
 _base_ = [
     '../_base_/models/rfcn_inception-v3-s16.py',
     '../_base_/datasets/caltech.py',
-    '../_base_/schedules/iter_60k.py',
-    '../_base_/default_runtime.py',
+    '../_base_/schedules/iter_60k.py',     # includes default_runtime.py
 ]
 imagenet_inception_v3 = (
     'https://download.openmmlab.com/mmclassification/v0/inception-v3/'

@@ -50,3 +50,7 @@ def test_mim_search_lists_our_configs(tmp_path):
     log = mim(['search', 'mmmimic'], cwd=str(tmp_path))
     assert 'mimic_faster-rcnn_r18-r50_fpn_1x_voc0712' in log
     assert 'configs/mimic/mimic_faster-rcnn_r18-r50_fpn_1x_voc0712.py' in log
+    for name in ('mimic_faster-rcnn_inception-v3-w0.5-inception-v3_s16_60k_caltech',
+                 'mimic_rfcn_inception-v3-w0.5-inception-v3_s16_60k_caltech',
+                 'faster-rcnn_inception-v3-s16_60k_caltech'):
+        assert name in log, name

@@ -1,7 +1,9 @@
 # 60k iterations at a total batch of 8 images (4 GPUs x 2 images): about 11 passes
 # over Caltech train-10x (about 42.8k images). SGD with linear warm-up and steps at
 # 40k and 55k; --auto-scale-lr rescales lr for another total batch. Our schedule:
-# the paper gives no iteration counts for its Caltech runs.
+# the paper gives no iteration counts for its Caltech runs. It includes the
+# default runtime (iteration-based checkpoints and logs override it).
+_base_ = '../default_runtime.py'
 max_iters = 60000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=10000)
