@@ -40,7 +40,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
-from mmmimic.evaluation import CaltechMRMetric, save_mr_curves  # noqa: E402
+from mmmimic.evaluation import evaluate_predictions, save_mr_curves  # noqa: E402
 from mmmimic.registry import MODELS  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 
@@ -132,8 +132,7 @@ def train_all(args, data_dir: str, work_dir: str) -> Dict[str, str]:
 
 def evaluate_all(data_dir: str, work_dir: str, checkpoints: Dict[str, str]):
     print('[3/4] testing', flush=True)
-    metric = CaltechMRMetric(
-        osp.join(data_dir, 'annotations', 'test.json'), plot_curves=False)
+    ann_file = osp.join(data_dir, 'annotations', 'test.json')
     results = {}
     for name, config, role in RUNS:
         out = osp.join(work_dir, role, 'predictions.pkl')
@@ -147,9 +146,7 @@ def evaluate_all(data_dir: str, work_dir: str, checkpoints: Dict[str, str]):
             osp.join(work_dir, f'test_{role}.log'))
         with open(out, 'rb') as f:
             predictions = pickle.load(f)
-        metric.results = []
-        metric.process({}, predictions)
-        results[role] = metric.evaluate_setups(metric.results)['Reasonable']
+        results[role] = evaluate_predictions(ann_file, predictions)['Reasonable']
     return results
 
 

@@ -207,3 +207,23 @@ def save_mr_curves(curves: Dict[str, MissRateResult], path: str) -> None:
             fig.savefig(tmp, format='png')
     finally:
         plt.close(fig)
+
+
+def evaluate_predictions(ann_file: str, predictions: Sequence[dict],
+                         setups: Sequence[str] = ('Reasonable', ),
+                         **metric_args) -> Dict[str, MissRateResult]:
+    """MR-FPPI curves of saved predictions, e.g. ``tools/test.py --out``'s list.
+
+    Args:
+        ann_file (str): The test annotations (``annotations/test.json``).
+        predictions (list[dict]): One per image, with ``img_id`` and
+            ``pred_instances`` (``bboxes``, ``scores``) in image coordinates.
+        setups (sequence[str]): Setups to evaluate.
+
+    Returns:
+        dict[str, MissRateResult]: Per setup.
+    """
+    metric = CaltechMRMetric(ann_file, setups=tuple(setups), plot_curves=False,
+                             **metric_args)
+    metric.process({}, predictions)
+    return metric.evaluate_setups(metric.results)

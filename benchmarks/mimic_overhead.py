@@ -1,0 +1,121 @@
+"""What feature mimic adds to a training step.
+
+    python benchmarks/mimic_overhead.py [--pairs demo paper] [--rounds 10]
+        [--device cpu|cuda] [--quick] [--json PATH]
+
+For each teacher/student pair, in one process and interleaved round by round
+(medians after warm-up): the student's training step alone, the teacher's
+no-grad forward (what the distiller runs of it), and the mimic training step
+(``FeatureMimicDistiller.train_step``, SGD update included). It prints
+
+    overhead = mimic_step / (student_step + teacher_forward)
+
+i.e. what the mimic machinery (region sampling, adapter, loss and their
+backward) costs beyond running the teacher. Goal: <= 1.05.
+"""
+import argparse
+import json
+import os.path as osp
+import warnings
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import DefaultScope
+
+import mmmimic  # noqa: F401
+from mmmimic.registry import MODELS
+from mmmimic.utils import register_all_modules
+from mmmimic.utils.benchmark import interleaved_ms, markdown_table, synthetic_batch
+
+CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
+# name: (student config, mimic config, (height, width), batch size)
+PAIRS = {
+    'demo': ('demo/faster-rcnn_r18-c3-w4_demo-caltech.py',
+             'demo/mimic_faster-rcnn_r18-c3-w4-w32_demo-caltech.py',
+             (240, 320), 2),
+    'paper': ('students/faster-rcnn_inception-v3-w0.5-s16_60k_caltech.py',
+              'mimic/mimic_faster-rcnn_inception-v3-w0.5-inception-v3_s16_'
+              '60k_caltech.py', (480, 640), 2),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--pairs', nargs='+', choices=list(PAIRS),
+                        default=list(PAIRS))
+    parser.add_argument('--rounds', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--quick', action='store_true',
+                        help='small images, 2 rounds, 1 warm-up (for tests)')
+    parser.add_argument('--json', help='also write the figures here')
+    return parser.parse_args()
+
+
+def build(config: str, device: str):
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    model_cfg = cfg.model
+    if 'teacher_ckpt' in model_cfg:
+        model_cfg.teacher_ckpt = None   # timing only: initial weights
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')), \
+            warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = MODELS.build(model_cfg)
+    return model.to(device).train()
+
+
+def measure(name: str, args) -> dict:
+    student_cfg, mimic_cfg, size, batch_size = PAIRS[name]
+    if args.quick:
+        size = (96, 128)
+    torch.manual_seed(0)
+    student = build(student_cfg, args.device)
+    mimic = build(mimic_cfg, args.device)
+    teacher = mimic.teacher
+    # train_step preprocesses the raw batch (the same cost for both steps)
+    data = synthetic_batch(student, batch_size, size, preprocess=False)
+    student_opt = OptimWrapper(torch.optim.SGD(student.parameters(), lr=1e-4))
+    mimic_opt = OptimWrapper(torch.optim.SGD(mimic.parameters(), lr=1e-4))
+    teacher_inputs = mimic._teacher_inputs(
+        mimic.data_preprocessor(data, True)['inputs'])
+
+    def teacher_forward():
+        with torch.no_grad():
+            teacher.extract_feat(teacher_inputs)
+
+    times = interleaved_ms(
+        dict(student_step=lambda: student.train_step(data, student_opt),
+             teacher_forward=teacher_forward,
+             mimic_step=lambda: mimic.train_step(data, mimic_opt)),
+        rounds=2 if args.quick else args.rounds,
+        warmup=1 if args.quick else args.warmup, device=args.device)
+    times['overhead'] = times['mimic_step'] / (times['student_step'] +
+                                                times['teacher_forward'])
+    times.update(pair=name, size=f'{size[1]}x{size[0]}', batch=batch_size)
+    return times
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    torch.set_grad_enabled(True)
+    results = [measure(name, args) for name in args.pairs]
+    header = ['pair', 'input', 'batch', 'student step (ms)',
+              'teacher forward (ms)', 'mimic step (ms)', 'overhead']
+    rows = [[r['pair'], r['size'], r['batch'], r['student_step'],
+             r['teacher_forward'], r['mimic_step'], r['overhead']]
+            for r in results]
+    print(f'device: {args.device}, threads: {torch.get_num_threads()}')
+    print(markdown_table(header, rows))
+    print('overhead = mimic step / (student step + teacher forward); goal '
+          '<= 1.05')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(device=args.device,
+                           threads=torch.get_num_threads(), results=results),
+                      f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,91 @@
+"""Inference speed of the teacher and its students.
+
+    python benchmarks/student_speed.py [--sizes 640x480 1500x1000]
+        [--device cpu|cuda] [--repeats 10] [--quick] [--json PATH]
+
+Per image (batch 1, preprocessing included, median after warm-up): latency,
+images per second, GFLOPs and parameters of the Inception-v3 Faster R-CNN
+teacher, the 1/2, 1/4 and 1/8-Inception students and the half-input 1/2
+student, with the speed-up over the teacher, at each input size. The paper's
+reference points: a 2.5x faster Inception student competitive with the teacher,
+80 FPS at 1000x1500 for its fastest student (on a GPU).
+"""
+import argparse
+import json
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+import mmmimic  # noqa: F401
+from mmmimic.registry import MODELS
+from mmmimic.utils import register_all_modules
+from mmmimic.utils.benchmark import complexity, markdown_table, predict_ms
+
+CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
+MODELS_TO_TIME = [
+    ('teacher (Inception-v3)',
+     'teachers/faster-rcnn_inception-v3-s16_60k_caltech.py'),
+    ('1/2-Inception', 'students/faster-rcnn_inception-v3-w0.5-s16_60k_caltech.py'),
+    ('1/4-Inception',
+     'students/faster-rcnn_inception-v3-w0.25-s16_60k_caltech.py'),
+    ('1/8-Inception',
+     'students/faster-rcnn_inception-v3-w0.125-s16_60k_caltech.py'),
+    ('1/2-Inception, half input',
+     'students/faster-rcnn_inception-v3-w0.5-s16-halfinput_60k_caltech.py'),
+]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--sizes', nargs='+', default=['640x480', '1500x1000'],
+                        help='input sizes WxH')
+    parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--quick', action='store_true',
+                        help='one small size, 1 repeat (for tests)')
+    parser.add_argument('--json', help='also write the figures here')
+    return parser.parse_args()
+
+
+def build(config: str, device: str):
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    cfg.model.backbone.init_cfg = None     # no download: timing only
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    return model.to(device).eval()
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    if args.quick:
+        args.sizes, args.repeats = ['160x120'], 1
+    results, rows = [], []
+    for size in args.sizes:
+        width, height = (int(v) for v in size.split('x'))
+        teacher_ms = None
+        for name, config in MODELS_TO_TIME:
+            model = build(config, args.device)
+            stats = complexity(model, (height, width))
+            ms = predict_ms(model, (height, width), args.repeats,
+                            1 if args.quick else 2, args.device)
+            teacher_ms = teacher_ms or ms
+            result = dict(size=size, model=name, config=config, ms=ms,
+                          fps=1000 / ms, speedup=teacher_ms / ms, **stats)
+            results.append(result)
+            rows.append([size, name, stats['params'], stats['gflops'], ms,
+                         1000 / ms, teacher_ms / ms])
+    device = torch.cuda.get_device_name(0) if args.device.startswith('cuda') \
+        else f'CPU, {torch.get_num_threads()} threads'
+    print(f'device: {device}; batch 1, preprocessing and NMS included')
+    print(markdown_table(['input', 'model', 'params (M)', 'GFLOPs', 'ms / image',
+                          'images / s', 'speed-up'], rows))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(device=device, results=results), f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,155 @@
+"""Measurement helpers shared by ``benchmarks/`` and ``tools/run_demo.py``."""
+import logging
+import statistics
+import time
+from functools import partial
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import torch
+from mmengine.logging import MMLogger
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op on CPU)."""
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def median_ms(fn: Callable[[], object], repeats: int = 10, warmup: int = 2,
+              device: str = 'cpu') -> float:
+    """Median wall time of ``fn()`` in milliseconds, after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def interleaved_ms(fns: Dict[str, Callable[[], object]], rounds: int = 10,
+                   warmup: int = 2, device: str = 'cpu') -> Dict[str, float]:
+    """Medians of several functions timed in turn, round after round, so that
+    slow drifts of the machine (clocks, other load) affect all alike."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            sync(device)
+            start = time.perf_counter()
+            fn()
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
+
+
+def synthetic_batch(model, batch_size: int = 2,
+                    size: Tuple[int, int] = (480, 640), boxes: int = 4,
+                    seed: int = 0, training: bool = True,
+                    preprocess: bool = True) -> dict:
+    """A batch of noise images with bright upright boxes (class 0).
+
+    Args:
+        model: A detector; its ``data_preprocessor`` prepares the batch.
+        size (tuple[int, int]): (height, width) of each image.
+        preprocess (bool): False returns the raw batch (what ``train_step``
+            takes): a list of (3, H, W) uint8 images.
+
+    Returns:
+        dict: ``inputs`` (B, 3, H', W') and ``data_samples``.
+    """
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    g = torch.Generator().manual_seed(seed)
+    height, width = size
+    images, samples = [], []
+    for i in range(batch_size):
+        image = torch.randint(0, 80, (3, height, width), generator=g,
+                              dtype=torch.uint8)
+        rows = []
+        for _ in range(boxes):
+            h = int(torch.randint(max(8, height // 8), max(9, height // 2), (1, ),
+                                  generator=g))
+            w = max(4, int(h * 0.41))
+            x = int(torch.randint(0, max(1, width - w), (1, ), generator=g))
+            y = int(torch.randint(0, max(1, height - h), (1, ), generator=g))
+            image[:, y:y + h, x:x + w] = 200
+            rows.append([x, y, x + w, y + h])
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(height, width), ori_shape=(height, width),
+            pad_shape=(height, width), scale_factor=(1.0, 1.0), img_id=i))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor(rows, dtype=torch.float32).reshape(-1, 4),
+            labels=torch.zeros(len(rows), dtype=torch.long))
+        images.append(image)
+        samples.append(sample)
+    raw = dict(inputs=images, data_samples=samples)
+    return model.data_preprocessor(raw, training) if preprocess else raw
+
+
+def complexity(model, size: Tuple[int, int] = (480, 640)) -> Dict[str, float]:
+    """Parameters (M) and GFLOPs of one image's forward pass (backbone, neck,
+    RPN, RoI head on the proposals), counted as mmdet's ``get_flops.py`` does.
+
+    A ``ScaledDetDataPreprocessor`` student is counted on its resized input.
+    """
+    from mmdet.structures import DetDataSample
+    from mmengine.analysis import get_model_complexity_info
+    height, width = size
+    scale = getattr(model.data_preprocessor, 'input_scale', 1.0)
+    h, w = max(1, round(height * scale)), max(1, round(width * scale))
+    meta = dict(img_shape=(h, w), ori_shape=(height, width), pad_shape=(h, w),
+                batch_input_shape=(h, w), scale_factor=(scale, scale))
+    samples = [DetDataSample(metainfo=meta)]
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    model.eval()
+    forward = model.forward
+    model.forward = partial(model._forward, batch_data_samples=samples)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)   # the tracer's notes on unused modules
+    try:
+        with torch.no_grad():
+            info = get_model_complexity_info(
+                model, inputs=torch.rand(1, 3, h, w), show_table=False,
+                show_arch=False)
+    finally:
+        logger.setLevel(level)
+        model.forward = forward
+    return dict(params=params, gflops=info['flops'] / 1e9)
+
+
+def predict_ms(model, size: Tuple[int, int], repeats: int = 10,
+               warmup: int = 2, device: str = 'cpu') -> float:
+    """Median latency (ms) of ``model`` predicting one image of ``size``
+    (preprocessing of the raw image included, as at deployment)."""
+    from mmdet.structures import DetDataSample
+    height, width = size
+    image = torch.randint(0, 255, (3, height, width), dtype=torch.uint8)
+    meta = dict(img_shape=(height, width), ori_shape=(height, width),
+                scale_factor=(1.0, 1.0))
+    model.eval()
+
+    def run():
+        data = model.data_preprocessor(
+            dict(inputs=[image.to(device)],
+                 data_samples=[DetDataSample(metainfo=meta)]), False)
+        with torch.no_grad():
+            model.predict(data['inputs'], data['data_samples'])
+
+    return median_ms(run, repeats, warmup, device)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A Markdown table; floats with 3 significant digits."""
+    def cell(value):
+        return f'{value:.3g}' if isinstance(value, float) else str(value)
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '|'.join('---' for _ in header) + '|']
+    lines += ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in rows]
+    return '\n'.join(lines)

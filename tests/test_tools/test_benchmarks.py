@@ -1,0 +1,35 @@
+"""benchmarks/*.py --quick: each runs on CPU, prints its table, writes --json."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize('script, header, keys', [
+    ('mimic_overhead.py', '| pair | input |', ('results', )),
+    ('mimic_loss.py', '| map (WxH) | C | RoIs | pixel |', ('results', )),
+    ('student_speed.py', '| input | model | params (M) |', ('results', )),
+    ('ps_roi_pool.py', 'cpu_fwd_bwd_ms', ('cpu_fwd_bwd_ms', )),
+])
+def test_benchmark_quick(script, header, keys, tmp_path):
+    out = tmp_path / 'figures.json'
+    args = [sys.executable, osp.join(REPO_ROOT, 'benchmarks', script),
+            '--json', str(out)]
+    if script != 'ps_roi_pool.py':
+        args.append('--quick')
+    proc = subprocess.run(args, capture_output=True, text=True,
+                          cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert header in proc.stdout
+    figures = json.loads(out.read_text())
+    for key in keys:
+        assert figures[key], key
+    if script == 'mimic_overhead.py':
+        for row in figures['results']:
+            assert row['overhead'] > 0 and row['mimic_step'] > 0

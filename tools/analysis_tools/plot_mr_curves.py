@@ -1,0 +1,54 @@
+"""Several runs' MR-FPPI curves in one benchmark-style figure.
+
+    python tools/analysis_tools/plot_mr_curves.py ANN_FILE RESULT.pkl [RESULT.pkl ...] \
+        [--labels A B ...] [--setup Reasonable] --out curves.png
+
+Each RESULT is the prediction file ``tools/test.py CONFIG CKPT --out RESULT.pkl``
+writes (read with pickle: use your own files only); ANN_FILE the Caltech test
+annotations (``data/caltech/annotations/test.json``). The figure is log-log miss
+rate against false positives per image with each run's log-average miss rate
+(MR-2) in the legend, as in Dollár's benchmark; the table is printed too.
+"""
+import argparse
+import os.path as osp
+import pickle
+
+import mmmimic  # noqa: F401
+from mmmimic.evaluation import evaluate_predictions, save_mr_curves
+from mmmimic.evaluation.functional import SETUPS
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('ann_file', help='Caltech test annotations (json)')
+    parser.add_argument('results', nargs='+', help='tools/test.py --out files')
+    parser.add_argument('--labels', nargs='+',
+                        help='legend names (default: the file names)')
+    parser.add_argument('--setup', default='Reasonable', choices=list(SETUPS))
+    parser.add_argument('--out', required=True, help='PNG to write')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    labels = args.labels or [osp.splitext(osp.basename(r))[0]
+                             for r in args.results]
+    if len(labels) != len(args.results):
+        raise SystemExit(f'--labels: {len(labels)} names for '
+                         f'{len(args.results)} result files')
+    curves = {}
+    for label, path in zip(labels, args.results):
+        with open(path, 'rb') as f:
+            predictions = pickle.load(f)
+        curves[label] = evaluate_predictions(args.ann_file, predictions,
+                                             (args.setup, ))[args.setup]
+    save_mr_curves(curves, args.out)
+    width = max(len(label) for label in labels)
+    print(f'{"run":<{width}}  MR-2 ({args.setup})')
+    for label, result in sorted(curves.items(), key=lambda kv: kv[1].mr):
+        print(f'{label:<{width}}  {100 * result.mr:.2f} %')
+    print(f'saved: {args.out}')
+
+
+if __name__ == '__main__':
+    main()
