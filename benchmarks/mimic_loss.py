@@ -14,6 +14,7 @@ Goal: under 2 %.
 import argparse
 import json
 import os.path as osp
+import sys
 
 import torch
 
@@ -125,6 +126,9 @@ def main() -> None:
                     forward_backward(naive_loss, student, teacher, rois),
                     args.repeats, 1, args.device)
                 result = dict(map=size, channels=channels, rois=n, **times)
+                print(f'{size} C={channels} RoIs={n}: ' + ', '.join(
+                    f'{k} {v:.3g} ms' for k, v in times.items()),
+                    file=sys.stderr, flush=True)
                 results.append(result)
                 rows.append([size, channels, n] + [
                     times[m] for m in ('pixel', 'roi_align', 'spp', 'naive')] +
