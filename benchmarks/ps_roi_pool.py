@@ -10,7 +10,6 @@ an R-FCN on VOC (2 images, 49 x 25 score maps of 38 x 63, 600 RoIs, k = 7).
 import argparse
 import importlib.util
 import json
-import math
 import os.path as osp
 import time
 
@@ -22,28 +21,6 @@ spec = importlib.util.spec_from_file_location('ps_roi_pool', osp.join(
     'ps_roi_pool.py'))
 ps = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ps)
-
-
-def naive(x, rois, k, scale):
-    """One bin at a time, from the definition (Python floats)."""
-    n, d = rois.size(0), x.size(1) // (k * k)
-    height, width = x.shape[-2:]
-    out = x.new_zeros(n, d, k, k)
-    for r in range(n):
-        b = int(rois[r, 0])
-        x1, y1, x2, y2 = (float(v) * scale for v in rois[r, 1:])
-        for i in range(k):
-            h0 = min(max(math.floor(y1 + (y2 - y1) * i / k), 0), height)
-            h1 = min(max(math.ceil(y1 + (y2 - y1) * (i + 1) / k), 0), height)
-            for j in range(k):
-                w0 = min(max(math.floor(x1 + (x2 - x1) * j / k), 0), width)
-                w1 = min(max(math.ceil(x1 + (x2 - x1) * (j + 1) / k), 0),
-                         width)
-                if h1 > h0 and w1 > w0:
-                    for c in range(d):
-                        out[r, c, i, j] = x[b, c * k * k + i * k + j, h0:h1,
-                                            w0:w1].mean()
-    return out
 
 
 def random_rois(n, height, width, g, batch=2):
@@ -88,7 +65,7 @@ def main():
     weights = torch.randn(len(rois), 5, 7, 7, dtype=torch.float64,
                           generator=g)
     ref_x = x.clone().requires_grad_()
-    ref = naive(ref_x, rois, 7, 1 / 16)
+    ref = ps.ps_roi_pool_reference(ref_x, rois, 7, 1 / 16)
     ref_grad, = torch.autograd.grad((ref * weights).sum(), ref_x)
     for dev in devices:
         xd = x.to(dev).requires_grad_()

@@ -17,17 +17,14 @@ mean nothing.
 """
 import argparse
 import json
-import logging
 import os
 import os.path as osp
 import pickle
 import subprocess
 import sys
 import time
-from functools import partial
 from typing import Dict, List
 
-import numpy as np
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -37,12 +34,13 @@ import mmmimic  # noqa: E402,F401  (dependency check first)
 
 # isort: split
 from mmengine.config import Config  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 from mmmimic.evaluation import evaluate_predictions, save_mr_curves  # noqa: E402
 from mmmimic.registry import MODELS  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
+from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
+from mmmimic.utils.benchmark import median_ms  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 RUNS = [
@@ -165,36 +163,16 @@ def student_model(config: str):
 def complexity(config: str, repeats: int = 10) -> Dict[str, float]:
     """Parameters (M), GFLOPs and CPU latency (ms) at 320x240 per image."""
     from mmdet.structures import DetDataSample
-    from mmengine.analysis import get_model_complexity_info
     model = student_model(config)
+    stats = model_complexity(model, (240, 320))
     meta = dict(img_shape=(240, 320), ori_shape=(480, 640), pad_shape=(240, 320),
                 batch_input_shape=(240, 320), scale_factor=(0.5, 0.5))
     samples = [DetDataSample(metainfo=meta)]
     inputs = torch.rand(1, 3, 240, 320)
-    params = sum(p.numel() for p in model.parameters()) / 1e6
     with torch.no_grad():
-        # FLOPs of the network itself (backbone, RPN, RoI head on proposals),
-        # as mmdet's get_flops.py counts them
-        forward = model.forward
-        model.forward = partial(model._forward, batch_data_samples=samples)
-        logger = MMLogger.get_current_instance()
-        level = logger.level
-        logger.setLevel(logging.ERROR)   # the tracer's notes on unused modules
-        try:
-            info = get_model_complexity_info(model, inputs=inputs,
-                                             show_table=False, show_arch=False)
-        finally:
-            logger.setLevel(level)
-            model.forward = forward
-        for _ in range(2):
-            model.predict(inputs, samples)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model.predict(inputs, samples)
-            times.append(time.perf_counter() - start)
-    return dict(params=params, gflops=info['flops'] / 1e9,
-                latency_ms=1000 * float(np.median(times)))
+        latency = median_ms(lambda: model.predict(inputs, samples), repeats,
+                            warmup=2)
+    return dict(stats, latency_ms=latency)
 
 
 def report(results, work_dir: str, quick: bool) -> str:

@@ -19,7 +19,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmmimic.utils import register_all_modules, use_gloo_without_cuda
+from mmmimic.utils import register_all_modules, setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -95,7 +95,7 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    use_gloo_without_cuda(cfg)
+    setup_cpu_distributed(cfg)
     cfg.setdefault('default_scope', 'mmmimic')
 
     if args.work_dir is not None:

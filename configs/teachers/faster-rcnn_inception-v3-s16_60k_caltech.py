@@ -9,12 +9,3 @@ _base_ = [
     '../_base_/datasets/caltech.py',
     '../_base_/schedules/iter_60k.py',     # includes default_runtime.py
 ]
-imagenet_inception_v3 = (
-    'https://download.openmmlab.com/mmclassification/v0/inception-v3/'
-    'inception-v3_3rdparty_8xb32_in1k_20220615-dcd4d910.pth')
-
-model = dict(
-    backbone=dict(
-        frozen_stages=0,
-        init_cfg=dict(type='Pretrained', checkpoint=imagenet_inception_v3,
-                      prefix='backbone.')))

@@ -35,7 +35,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
                                   scope_name=SCOPE)
 
 
-def use_gloo_without_cuda(cfg) -> None:
+def setup_cpu_distributed(cfg) -> None:
     """Make ``--launcher pytorch`` work on a machine without CUDA.
 
     MMEngine 0.10 assumes a GPU per process there: its launcher calls

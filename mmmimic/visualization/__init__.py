@@ -1,0 +1,3 @@
+from .figure import save_figure
+
+__all__ = ['save_figure']

@@ -80,7 +80,9 @@ def tiny_inception_detector(kind: str = 'rfcn',
                     f'{kind}_inception-v3-s16.py')
     model = Config.fromfile(path).model.to_dict()
     channels = int(768 * widen_factor)
-    model['backbone']['widen_factor'] = widen_factor
+    # from scratch, nothing frozen (the base model is the ImageNet teacher's)
+    model['backbone'].update(widen_factor=widen_factor, init_cfg=None,
+                             frozen_stages=-1)
     model['rpn_head'].update(in_channels=channels, feat_channels=channels)
     roi_head = model['roi_head']
     if kind == 'rfcn':

@@ -20,7 +20,8 @@ from mmengine.dataset import Compose
 from mmengine.structures import InstanceData
 
 import mmmimic  # noqa: F401
-from mmmimic.utils import atomic_path, register_all_modules
+from mmmimic.utils import register_all_modules
+from mmmimic.visualization import save_figure
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,11 +48,7 @@ def mimic_views(model, data: dict, level: int, num_regions: int) -> dict:
             inputs, samples, with_gt=False)
         x = model.extract_feat(s_inputs)
         teacher_x = model.teacher.extract_feat(model._teacher_inputs(inputs))
-        student = [x[s] for s, _ in model.mimic_levels]
-        teacher = [teacher_x[t] for _, t in model.mimic_levels]
-        if model.mimic_adapter is not None:
-            student = list(model.mimic_adapter(student))
-        student, teacher = model._align_maps(student, teacher)
+        student, teacher = model.mimic_pairs(x, teacher_x)
         s_map, t_map = student[level][0], teacher[level][0]
         proposals = model.rpn_head.predict(x, s_samples, rescale=False)[0]
         sampler = model.mimic_sampler
@@ -69,8 +66,6 @@ def mimic_views(model, data: dict, level: int, num_regions: int) -> dict:
         student=s_map.norm(dim=0).cpu().numpy(),
         error=(s_map - t_map).pow(2).sum(dim=0).cpu().numpy(),
         regions=regions.cpu().numpy(),
-        stride=model.mimic_strides[level] if hasattr(
-            model, 'mimic_strides') else None,
         image_shape=samples[0].img_shape)
 
 
@@ -100,11 +95,7 @@ def draw(views: dict, image: np.ndarray, path: str, title: str) -> None:
     axes[0].set_ylim(height, 0)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format='png')
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:

@@ -107,10 +107,10 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     try:
-        student_cfg = load_teacher_config(args.student)
-        teacher_cfg = load_teacher_config(args.teacher)
+        student_cfg = load_teacher_config(args.student, key='STUDENT_CFG')
+        teacher_cfg = load_teacher_config(args.teacher, key='TEACHER_CFG')
     except (FileNotFoundError, ValueError) as error:
-        sys.exit(f'make_mimic_config: {error}'.replace('teacher_config=', ''))
+        sys.exit(f'make_mimic_config: {error}')
     overrides = {}
     preprocessor = student_cfg.model.get('data_preprocessor') or {}
     input_scale = 1.0

@@ -17,7 +17,8 @@ from mmmimic.evaluation.functional import (
     standardize_aspect,
 )
 from mmmimic.registry import METRICS
-from mmmimic.utils.atomic import atomic_path, atomic_write_bytes
+from mmmimic.utils.atomic import atomic_write_bytes
+from mmmimic.visualization.figure import save_figure
 
 
 @METRICS.register_module()
@@ -202,11 +203,7 @@ def save_mr_curves(curves: Dict[str, MissRateResult], path: str) -> None:
     ax.grid(True, which='both', linestyle=':', linewidth=0.5)
     ax.legend(loc='lower left', fontsize=8)
     fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format='png')
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
 
 
 def evaluate_predictions(ann_file: str, predictions: Sequence[dict],

@@ -328,13 +328,20 @@ class FeatureMimicDistiller(TwoStageDetector):
         step = MessageHub.get_current_instance().get_info('iter', 0)
         return min(1.0, (step + 1) / self.mimic_warmup_iters)
 
-    def _feature_mimic(self, x: Tuple[Tensor], teacher_x: Tuple[Tensor],
-                       teacher_rois: Tensor) -> Tensor:
+    def mimic_pairs(self, x: Tuple[Tensor], teacher_x: Tuple[Tensor]
+                    ) -> Tuple[List[Tensor], List[Tensor]]:
+        """The maps the mimic loss compares, one pair per ``mimic_levels``
+        entry: the student's level after the adapter and the teacher's, cropped
+        to their common area, each (B, C_teacher, H, W)."""
         student = [x[s] for s, _ in self.mimic_levels]
         teacher = [teacher_x[t] for _, t in self.mimic_levels]
         if self.mimic_adapter is not None:
             student = list(self.mimic_adapter(student))
-        student, teacher = self._align_maps(student, teacher)
+        return self._align_maps(student, teacher)
+
+    def _feature_mimic(self, x: Tuple[Tensor], teacher_x: Tuple[Tensor],
+                       teacher_rois: Tensor) -> Tensor:
+        student, teacher = self.mimic_pairs(x, teacher_x)
         return self.mimic_loss(student, teacher, teacher_rois,
                                self.mimic_strides)
 

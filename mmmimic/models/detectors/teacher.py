@@ -16,8 +16,12 @@ from mmmimic.utils.safe_load import safe_load_checkpoint
 TeacherConfig = Union[str, Path, dict, ConfigDict, Config]
 
 
-def load_teacher_config(teacher_config: TeacherConfig) -> Config:
+def load_teacher_config(teacher_config: TeacherConfig,
+                        key: str = 'teacher_config') -> Config:
     """A whole config holding ``model`` from a path, ``pkg::`` path or dict.
+
+    ``key`` names the setting in error messages (tools that load other
+    detector configs the same way pass their own argument name).
 
     Raises:
         FileNotFoundError: a path that does not resolve, naming the key.
@@ -29,19 +33,19 @@ def load_teacher_config(teacher_config: TeacherConfig) -> Config:
             package = path.split('::', 1)[0]
             if importlib.util.find_spec(package) is None:
                 raise FileNotFoundError(
-                    f'teacher_config={path!r}: package {package!r} is not '
+                    f'{key}={path!r}: package {package!r} is not '
                     'installed')
             try:
                 return get_config(path)
             except Exception as exc:  # mmengine raises several types here
                 raise FileNotFoundError(
-                    f'teacher_config={path!r} does not resolve ({exc}). Use '
+                    f'{key}={path!r} does not resolve ({exc}). Use '
                     "'mmdet::<folder>/<file>.py' for a config shipped with an "
                     'installed OpenMMLab package, or a file path.') from exc
         if not osp.isfile(path):
             raise FileNotFoundError(
-                f'teacher_config={path!r}: no such file. Give the teacher '
-                "detector's config file (relative to the working directory), "
+                f'{key}={path!r}: no such file. Give the detector\'s '
+                "config file (relative to the working directory), "
                 "an 'mmdet::' path, or the model dict itself.")
         return Config.fromfile(path)
     if isinstance(teacher_config, (dict, ConfigDict, Config)):
@@ -51,7 +55,7 @@ def load_teacher_config(teacher_config: TeacherConfig) -> Config:
         if 'type' in cfg:
             return Config(dict(model=cfg))
     raise ValueError(
-        f'teacher_config must be a config file path, an mmdet:: path or a dict '
+        f'{key} must be a config file path, an mmdet:: path or a dict '
         f'(a whole config with `model`, or a model dict with `type`); got '
         f'{type(teacher_config).__name__}')
 

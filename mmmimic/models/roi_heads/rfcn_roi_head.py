@@ -1,6 +1,8 @@
 from typing import Optional, Tuple
 
 from mmdet.models.roi_heads import StandardRoIHead
+from mmdet.structures import SampleList
+from mmdet.utils import InstanceList
 from torch import Tensor
 
 from mmmimic.registry import MODELS
@@ -47,6 +49,8 @@ class RFCNRoIHead(StandardRoIHead):
                 'the backbone or neck instead')
         super().__init__(bbox_roi_extractor=bbox_roi_extractor,
                          bbox_head=bbox_head, **kwargs)
+        # True while loss() passes score maps instead of shared maps
+        self._given_score_maps = False
 
     def init_bbox_head(self, bbox_roi_extractor: dict,
                        bbox_head: dict) -> None:
@@ -64,18 +68,32 @@ class RFCNRoIHead(StandardRoIHead):
                 f'({self.bbox_head.group_size}); use a PSRoIExtractor with '
                 'the same k')
 
+    def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
+             batch_data_samples: SampleList) -> dict:
+        """:meth:`StandardRoIHead.loss` with the score maps computed once for
+        the batch: OHEM's hard mining (per image) and the loss pool the same
+        maps instead of recomputing them."""
+        maps = self.bbox_head.score_maps(
+            x[:self.bbox_roi_extractor.num_inputs])
+        self._given_score_maps = True
+        try:
+            return super().loss(maps, rpn_results_list, batch_data_samples)
+        finally:
+            self._given_score_maps = False
+
     def _bbox_forward(self, x: Tuple[Tensor], rois: Tensor) -> dict:
         """Score maps of ``x``, pooled at ``rois`` and voted.
 
         Args:
-            x (tuple[Tensor]): Shared maps, each (B, C, H, W).
+            x (tuple[Tensor]): Shared maps, each (B, C, H, W) (inside
+                :meth:`loss`: the score maps themselves).
             rois (Tensor): (n, 5) ``[batch_index, x1, y1, x2, y2]``.
 
         Returns:
             dict: ``cls_score`` (n, num_classes + 1), ``bbox_pred`` (n, 4 or
             4 * num_classes), ``bbox_feats`` (n, D, k, k) pooled scores.
         """
-        maps = self.bbox_head.score_maps(
+        maps = x if self._given_score_maps else self.bbox_head.score_maps(
             x[:self.bbox_roi_extractor.num_inputs])
         bbox_feats = self.bbox_roi_extractor(maps, rois)
         cls_score, bbox_pred = self.bbox_head(bbox_feats)

@@ -11,6 +11,7 @@ Geometry: a RoI ``(x1, y1, x2, y2)`` in image coordinates is scaled to
 averages the cells ``floor(start) .. ceil(end) - 1`` it overlaps (clipped to the
 map) of channel group ``(i, j)``; a bin with no cell inside the map gives 0.
 """
+import math
 from typing import Tuple, Union
 
 import torch
@@ -79,6 +80,36 @@ def ps_roi_pool(input: Tensor, rois: Tensor, output_size: int,
     area = ((ye - ys)[:, :, None] * (xe - xs)[:, None, :])[:, None]
     out = torch.where(area > 0, total / area.clamp(min=1), total.new_zeros(()))
     return out.to(input.dtype)
+
+
+def ps_roi_pool_reference(input: Tensor, rois: Tensor, output_size: int,
+                          spatial_scale: float) -> Tensor:
+    """:func:`ps_roi_pool` one bin at a time, from the definition (slow).
+
+    Written independently of the summed-area table, in Python floats; tests
+    and ``benchmarks/ps_roi_pool.py`` check the fast op against it (values and,
+    through autograd, gradients).
+    """
+    k = int(output_size)
+    d = input.size(1) // (k * k)
+    height, width = input.shape[-2:]
+    out = input.new_zeros(rois.size(0), d, k, k)
+    for r in range(rois.size(0)):
+        b = int(rois[r, 0])
+        x1, y1, x2, y2 = (float(v) * spatial_scale for v in rois[r, 1:])
+        for i in range(k):
+            h0 = min(max(math.floor(y1 + (y2 - y1) * i / k), 0), height)
+            h1 = min(max(math.ceil(y1 + (y2 - y1) * (i + 1) / k), 0), height)
+            for j in range(k):
+                w0 = min(max(math.floor(x1 + (x2 - x1) * j / k), 0), width)
+                w1 = min(max(math.ceil(x1 + (x2 - x1) * (j + 1) / k), 0),
+                         width)
+                if h1 <= h0 or w1 <= w0:
+                    continue
+                for c in range(d):
+                    out[r, c, i, j] = input[b, c * k * k + i * k + j, h0:h1,
+                                            w0:w1].mean()
+    return out
 
 
 class PSRoIPool(nn.Module):
