@@ -5,10 +5,10 @@ Caltech-format dataset, through the real tools, ending with a comparison.
 
 1. writes the procedural raw dataset (``.seq`` + ``.vbb``) and converts it with
    ``tools/dataset_converters/caltech.py`` (skipped when present);
-2. trains the teacher, the 1/8-width student alone and the same student by
+2. trains the teacher, the half-width student alone and the same student by
    feature mimic with ``tools/train.py`` (a finished checkpoint is reused);
 3. tests each with ``tools/test.py`` and scores the predictions with
-   ``CaltechMRMetric`` (Reasonable, in original 640x480 coordinates);
+   ``CaltechMRMetric`` (Reasonable, 640x480);
 4. prints the table (parameters, GFLOPs, CPU latency, MR-2) and writes it with
    the three MR-FPPI curves (one PNG) into the work dir.
 
@@ -25,6 +25,7 @@ import sys
 import time
 from typing import Dict, List
 
+import mmcv
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -40,16 +41,19 @@ from mmmimic.evaluation import evaluate_predictions, save_mr_curves  # noqa: E40
 from mmmimic.registry import MODELS  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
-from mmmimic.utils.benchmark import median_ms  # noqa: E402
+from mmmimic.utils.benchmark import predict_ms  # noqa: E402
+from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
+from mmmimic.utils.student_export import TRAINING_ONLY_PREFIXES  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 RUNS = [
     # name, config, role
-    ('teacher (w32)', 'faster-rcnn_r18-c3-w32_demo-caltech.py', 'teacher'),
-    ('student alone (w4)', 'faster-rcnn_r18-c3-w4_demo-caltech.py', 'student'),
-    ('student + mimic (w4)', 'mimic_faster-rcnn_r18-c3-w4-w32_demo-caltech.py',
+    ('teacher (w16)', 'faster-rcnn_r18-c3-w16_demo-caltech.py', 'teacher'),
+    ('student alone (w8)', 'faster-rcnn_r18-c3-w8_demo-caltech.py', 'student'),
+    ('student + mimic (w8)', 'mimic_faster-rcnn_r18-c3-w8-w16_demo-caltech.py',
      'mimic'),
 ]
+TEST_ANN = osp.join('annotations', 'test-3x.json')   # every 10th test frame
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,7 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-dir', help='default: data/demo_caltech[-quick]')
     parser.add_argument('--iters', type=int,
                         help='training iterations per model (default: the '
-                        'configs\' 1200; 8 with --quick)')
+                        'configs\' 1000; 8 with --quick)')
     return parser.parse_args()
 
 
@@ -80,14 +84,15 @@ def run(cmd: List[str], log_path: str) -> None:
 
 def prepare_data(args, data_dir: str, work_dir: str) -> None:
     raw = data_dir + '_raw'
-    frames = ['--train-frames', '15', '--test-frames', '60'] if args.quick \
-        else []
+    frames = ['--videos', '1', '--train-frames', '15', '--test-frames', '60'] \
+        if args.quick else []
     print(f'[1/4] demo dataset: {raw} -> {data_dir}', flush=True)
     run([osp.join('tools', 'dataset_converters', 'make_demo_caltech.py'), raw] +
         frames, osp.join(work_dir, 'make_data.log'))
-    if not osp.isfile(osp.join(data_dir, 'annotations', 'test.json')):
+    if not osp.isfile(osp.join(data_dir, TEST_ANN)):
         run([osp.join('tools', 'dataset_converters', 'caltech.py'), raw,
-             data_dir, '--train-skip', '3'], osp.join(work_dir, 'convert.log'))
+             data_dir, '--train-skip', '3', '--test-skip', '10'],
+            osp.join(work_dir, 'convert.log'))
 
 
 def data_options(data_dir: str) -> List[str]:
@@ -96,8 +101,8 @@ def data_options(data_dir: str) -> List[str]:
         f'train_dataloader.dataset.data_root={root}',
         f'val_dataloader.dataset.data_root={root}',
         f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}annotations/test.json',
-        f'test_evaluator.ann_file={root}annotations/test.json',
+        f'val_evaluator.ann_file={root}{TEST_ANN}',
+        f'test_evaluator.ann_file={root}{TEST_ANN}',
     ]
 
 
@@ -116,7 +121,8 @@ def train_all(args, data_dir: str, work_dir: str) -> Dict[str, str]:
             continue
         options = data_options(data_dir) + [
             f'train_cfg.max_iters={cfg_iters}',
-            f'train_cfg.val_interval={cfg_iters + 1}',
+            # no validation at the end: tools/test.py follows
+            f'train_cfg.val_begin={cfg_iters + 1}',
         ]
         if role == 'mimic':
             options.append(f"model.teacher_ckpt={checkpoints['teacher']}")
@@ -130,7 +136,7 @@ def train_all(args, data_dir: str, work_dir: str) -> Dict[str, str]:
 
 def evaluate_all(data_dir: str, work_dir: str, checkpoints: Dict[str, str]):
     print('[3/4] testing', flush=True)
-    ann_file = osp.join(data_dir, 'annotations', 'test.json')
+    ann_file = osp.join(data_dir, TEST_ANN)
     results = {}
     for name, config, role in RUNS:
         out = osp.join(work_dir, role, 'predictions.pkl')
@@ -148,8 +154,9 @@ def evaluate_all(data_dir: str, work_dir: str, checkpoints: Dict[str, str]):
     return results
 
 
-def student_model(config: str):
-    """The deployable model of a config: for a distiller, its student."""
+def student_model(config: str, checkpoint: str):
+    """The deployable model of a config with its trained weights: for a
+    distiller, its student (training-only modules dropped)."""
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     if cfg.model.type == 'FeatureMimicDistiller':
         # the mimic student's deployed architecture is the student-alone config
@@ -157,30 +164,40 @@ def student_model(config: str):
         cfg.model = Config.fromfile(osp.join(CONFIGS, student_config)).model
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
+    state = safe_load_checkpoint(checkpoint)['state_dict']
+    model.load_state_dict({k: v for k, v in state.items()
+                           if not k.startswith(TRAINING_ONLY_PREFIXES)})
     return model.eval()
 
 
-def complexity(config: str, repeats: int = 10) -> Dict[str, float]:
-    """Parameters (M), GFLOPs and CPU latency (ms) at 320x240 per image."""
-    from mmdet.structures import DetDataSample
-    model = student_model(config)
-    stats = model_complexity(model, (240, 320))
-    meta = dict(img_shape=(240, 320), ori_shape=(480, 640), pad_shape=(240, 320),
-                batch_input_shape=(240, 320), scale_factor=(0.5, 0.5))
-    samples = [DetDataSample(metainfo=meta)]
-    inputs = torch.rand(1, 3, 240, 320)
-    with torch.no_grad():
-        latency = median_ms(lambda: model.predict(inputs, samples), repeats,
-                            warmup=2)
+def first_test_image(data_dir: str) -> torch.Tensor:
+    """The first test image, (3, H, W) uint8 BGR as the pipeline loads it."""
+    with open(osp.join(data_dir, TEST_ANN)) as f:
+        name = json.load(f)['images'][0]['file_name']
+    img = mmcv.imread(osp.join(data_dir, 'images', name))
+    return torch.from_numpy(img).permute(2, 0, 1).contiguous()
+
+
+def complexity(config: str, checkpoint: str, image: torch.Tensor,
+               repeats: int = 10) -> Dict[str, float]:
+    """Parameters (M), GFLOPs and CPU latency (ms) of the trained model on one
+    640x480 test image (the RoI head's cost follows the proposals it keeps)."""
+    model = student_model(config, checkpoint)
+    shape = tuple(image.shape[-2:])
+    stats = model_complexity(model, shape, image)
+    latency = predict_ms(model, shape, repeats, warmup=2, image=image)
     return dict(stats, latency_ms=latency)
 
 
-def report(results, work_dir: str, quick: bool) -> str:
+def report(results, data_dir: str, work_dir: str, checkpoints: Dict[str, str],
+           quick: bool) -> str:
     print('[4/4] comparison', flush=True)
     rows = []
     teacher = None
+    image = first_test_image(data_dir)
     for name, config, role in RUNS:
-        stats = complexity(config, repeats=3 if quick else 20)
+        stats = complexity(config, checkpoints[role], image,
+                           repeats=3 if quick else 20)
         mr = 100 * results[role].mr
         if role == 'teacher':
             teacher = dict(stats, mr=mr)
@@ -222,7 +239,7 @@ def main() -> None:
     prepare_data(args, data_dir, work_dir)
     checkpoints = train_all(args, data_dir, work_dir)
     results = evaluate_all(data_dir, work_dir, checkpoints)
-    report(results, work_dir, args.quick)
+    report(results, data_dir, work_dir, checkpoints, args.quick)
     print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
 
 

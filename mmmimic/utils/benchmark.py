@@ -3,7 +3,7 @@ import logging
 import statistics
 import time
 from functools import partial
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import MMLogger
@@ -92,22 +92,36 @@ def synthetic_batch(model, batch_size: int = 2,
     return model.data_preprocessor(raw, training) if preprocess else raw
 
 
-def complexity(model, size: Tuple[int, int] = (480, 640)) -> Dict[str, float]:
+def complexity(model, size: Tuple[int, int] = (480, 640),
+               image: Optional[torch.Tensor] = None) -> Dict[str, float]:
     """Parameters (M) and GFLOPs of one image's forward pass (backbone, neck,
     RPN, RoI head on the proposals), counted as mmdet's ``get_flops.py`` does.
 
-    A ``ScaledDetDataPreprocessor`` student is counted on its resized input.
+    The RoI head's share depends on how many proposals survive the RPN's NMS:
+    on noise (``image=None``) that is whatever the weights make of it; pass a
+    real (3, H, W) uint8 BGR ``image`` of ``size`` and trained weights to count
+    what deployment costs. A ``ScaledDetDataPreprocessor`` student is counted
+    on its resized input.
     """
     from mmdet.structures import DetDataSample
     from mmengine.analysis import get_model_complexity_info
     height, width = size
     scale = getattr(model.data_preprocessor, 'input_scale', 1.0)
     h, w = max(1, round(height * scale)), max(1, round(width * scale))
+    model.eval()
+    if image is None:
+        inputs = torch.rand(1, 3, h, w)
+    else:
+        meta = dict(img_shape=size, ori_shape=size, scale_factor=(1.0, 1.0))
+        with torch.no_grad():
+            inputs = model.data_preprocessor(
+                dict(inputs=[image], data_samples=[DetDataSample(metainfo=meta)]),
+                False)['inputs']
+        h, w = inputs.shape[-2:]
     meta = dict(img_shape=(h, w), ori_shape=(height, width), pad_shape=(h, w),
                 batch_input_shape=(h, w), scale_factor=(scale, scale))
     samples = [DetDataSample(metainfo=meta)]
     params = sum(p.numel() for p in model.parameters()) / 1e6
-    model.eval()
     forward = model.forward
     model.forward = partial(model._forward, batch_data_samples=samples)
     logger = MMLogger.get_current_instance()
@@ -116,8 +130,7 @@ def complexity(model, size: Tuple[int, int] = (480, 640)) -> Dict[str, float]:
     try:
         with torch.no_grad():
             info = get_model_complexity_info(
-                model, inputs=torch.rand(1, 3, h, w), show_table=False,
-                show_arch=False)
+                model, inputs=inputs, show_table=False, show_arch=False)
     finally:
         logger.setLevel(level)
         model.forward = forward
@@ -125,12 +138,15 @@ def complexity(model, size: Tuple[int, int] = (480, 640)) -> Dict[str, float]:
 
 
 def predict_ms(model, size: Tuple[int, int], repeats: int = 10,
-               warmup: int = 2, device: str = 'cpu') -> float:
+               warmup: int = 2, device: str = 'cpu',
+               image: Optional[torch.Tensor] = None) -> float:
     """Median latency (ms) of ``model`` predicting one image of ``size``
-    (preprocessing of the raw image included, as at deployment)."""
+    (preprocessing of the raw image included, as at deployment): ``image``,
+    (3, H, W) uint8 BGR, or noise."""
     from mmdet.structures import DetDataSample
     height, width = size
-    image = torch.randint(0, 255, (3, height, width), dtype=torch.uint8)
+    if image is None:
+        image = torch.randint(0, 255, (3, height, width), dtype=torch.uint8)
     meta = dict(img_shape=(height, width), ori_shape=(height, width),
                 scale_factor=(1.0, 1.0))
     model.eval()

@@ -25,7 +25,7 @@ from .safe_load import safe_load_checkpoint
 DISTILLER_KEYS = ('teacher_config', 'teacher_ckpt', 'mimic_loss',
                   'mimic_sampler', 'mimic_adapter', 'mimic_levels',
                   'student_input_scale', 'stage2_mimic', 'logit_mimic',
-                  'mimic_warmup_iters')
+                  'mimic_warmup_iters', 'mimic_fade_iters')
 # state_dict prefixes of the distiller's training-only modules
 TRAINING_ONLY_PREFIXES = ('mimic_adapter.', 'mimic_loss.', 'mimic_sampler.')
 STUDENT_TYPE = 'TwoStageDetector'

@@ -1,5 +1,5 @@
 # Iteration-based SGD for the CPU demo: linear warm-up, one step decay at 75 %.
-max_iters = 1200
+max_iters = 1000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters)
 val_cfg = dict(type='ValLoop')

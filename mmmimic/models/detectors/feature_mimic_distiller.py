@@ -94,6 +94,11 @@ class FeatureMimicDistiller(TwoStageDetector):
             ``reg_weight``. Needs identical RPN output shapes.
         mimic_warmup_iters (int): Mimic losses ramp up linearly over these
             iterations.
+        mimic_fade_iters (tuple[int, int], optional): ``(begin, end)``: mimic
+            losses fall linearly from full weight at iteration ``begin`` to
+            zero at ``end`` and stay off after it, when the teacher is not run
+            at all; the student's heads then finish training on the ground
+            truth alone. None keeps them on throughout.
     """
 
     def __init__(self,
@@ -113,6 +118,7 @@ class FeatureMimicDistiller(TwoStageDetector):
                  stage2_mimic: OptConfigType = None,
                  logit_mimic: OptConfigType = None,
                  mimic_warmup_iters: int = 0,
+                 mimic_fade_iters: Optional[Sequence[int]] = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
@@ -129,6 +135,7 @@ class FeatureMimicDistiller(TwoStageDetector):
                 f'student_input_scale={student_input_scale}: must be > 0')
         self.student_input_scale = float(student_input_scale)
         self.mimic_warmup_iters = int(mimic_warmup_iters)
+        self.mimic_fade_iters = self._check_fade(mimic_fade_iters)
         self.mimic_loss = build_in_mmmimic(MODELS, mimic_loss) \
             if mimic_loss is not None else None
         if self.mimic_loss is None and stage2_mimic is None and \
@@ -164,6 +171,17 @@ class FeatureMimicDistiller(TwoStageDetector):
                 'none. Remove stage2_mimic or use a two-stage teacher.')
 
     # -- configuration checks -------------------------------------------------
+    @staticmethod
+    def _check_fade(fade: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
+        if fade is None:
+            return None
+        if len(fade) != 2 or not 0 <= int(fade[0]) < int(fade[1]):
+            raise ValueError(
+                f'model.mimic_fade_iters={tuple(fade)!r}: give (begin, end) '
+                'iterations with 0 <= begin < end, e.g. (600, 900) to fade the '
+                'mimic losses out over the third quarter of 1200 iterations')
+        return int(fade[0]), int(fade[1])
+
     @staticmethod
     def _check_stage2(cfg: OptConfigType) -> Optional[dict]:
         if cfg is None:
@@ -283,10 +301,11 @@ class FeatureMimicDistiller(TwoStageDetector):
         inputs, samples, (sx, sy) = self._scaled_batch(
             batch_inputs, batch_data_samples, with_gt=True)
         x = self.extract_feat(inputs)
-        with torch.no_grad():
-            teacher_x = self.teacher.extract_feat(
-                self._teacher_inputs(batch_inputs))
         weight = self._mimic_weight()
+        if weight > 0:
+            with torch.no_grad():
+                teacher_x = self.teacher.extract_feat(
+                    self._teacher_inputs(batch_inputs))
 
         # RPN, keeping its raw outputs for the logit-mimic baseline
         rpn_samples = copy.deepcopy(samples)
@@ -304,6 +323,11 @@ class FeatureMimicDistiller(TwoStageDetector):
         proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
         rpn_results_list = self.rpn_head.predict_by_feat(
             *rpn_outs, batch_img_metas=img_metas, cfg=proposal_cfg)
+
+        if weight == 0:     # faded out: the student alone, same log keys
+            losses.update(self._mimic_off(x))
+            losses.update(self.roi_head.loss(x, rpn_results_list, samples))
+            return losses
 
         # mimic regions, before the RoI head renames `bboxes` to `priors`
         student_rois, positives = self.mimic_sampler(rpn_results_list, samples)
@@ -323,10 +347,32 @@ class FeatureMimicDistiller(TwoStageDetector):
         return losses
 
     def _mimic_weight(self) -> float:
-        if self.mimic_warmup_iters <= 0:
-            return 1.0
+        """Factor of the mimic losses at the current iteration (warm-up and
+        fade-out)."""
         step = MessageHub.get_current_instance().get_info('iter', 0)
-        return min(1.0, (step + 1) / self.mimic_warmup_iters)
+        weight = 1.0
+        if self.mimic_warmup_iters > 0:
+            weight = min(1.0, (step + 1) / self.mimic_warmup_iters)
+        if self.mimic_fade_iters is not None:
+            begin, end = self.mimic_fade_iters
+            weight *= min(1.0, max(0.0, (end - step) / (end - begin)))
+        return weight
+
+    def _mimic_off(self, x: Tuple[Tensor]) -> Dict[str, Tensor]:
+        """Zero mimic losses, under the keys the mimic step logs. The adapter
+        stays in the graph (zero gradients), so DDP finds every parameter."""
+        losses = {}
+        if self.mimic_loss is not None:
+            student = [x[s] for s, _ in self.mimic_levels]
+            if self.mimic_adapter is not None:
+                student = list(self.mimic_adapter(student))
+            losses['loss_mimic'] = sum(s.sum() for s in student) * 0.0
+        zero = x[0].new_zeros(())
+        if self.stage2_mimic is not None:
+            losses.update(loss_mimic_s2_cls=zero, loss_mimic_s2_reg=zero)
+        if self.logit_mimic is not None:
+            losses.update(loss_mimic_logit_cls=zero, loss_mimic_logit_reg=zero)
+        return losses
 
     def mimic_pairs(self, x: Tuple[Tensor], teacher_x: Tuple[Tensor]
                     ) -> Tuple[List[Tensor], List[Tensor]]:

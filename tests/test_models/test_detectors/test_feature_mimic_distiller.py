@@ -206,6 +206,52 @@ def test_warmup_scales_mimic_losses(teacher_ckpt):
     assert early.item() == pytest.approx(late.item() / 10, rel=1e-4)
 
 
+def test_fade_out_weights_then_turns_the_teacher_off(teacher_ckpt):
+    from mmengine.logging import MessageHub
+    model = build(distiller_cfg(teacher_ckpt[0], mimic_warmup_iters=4,
+                                mimic_fade_iters=(10, 20),
+                                stage2_mimic=dict()))
+    model.train()
+    hub = MessageHub.get_current_instance()
+    weights = {}
+    for step in (0, 3, 9, 10, 15, 19, 20, 50):
+        hub.update_info('iter', step)
+        weights[step] = model._mimic_weight()
+    assert weights == pytest.approx({0: 0.25, 3: 1.0, 9: 1.0, 10: 1.0,
+                                     15: 0.5, 19: 0.1, 20: 0.0, 50: 0.0})
+    inputs, samples = batch(model)
+    hub.update_info('iter', 5)
+    torch.manual_seed(0)
+    on = model.loss(inputs, samples)
+    hub.update_info('iter', 25)
+    calls = []
+    original = model.teacher.extract_feat
+    model.teacher.extract_feat = lambda *a: calls.append(a) or original(*a)
+    try:
+        torch.manual_seed(0)
+        off = model.loss(inputs, samples)
+    finally:
+        del model.teacher.extract_feat
+    assert calls == []                  # the teacher is not run at all
+    assert set(off) == set(on)          # same log keys
+    assert on['loss_mimic'].item() > 0
+    for key in ('loss_mimic', 'loss_mimic_s2_cls', 'loss_mimic_s2_reg'):
+        assert off[key].item() == 0.0, key
+    for key in ('loss_rpn_cls', 'loss_rpn_bbox'):     # before any sampling
+        assert torch.allclose(sum(off[key]), sum(on[key])), key
+    total, _ = model.parse_losses(off)
+    total.backward()
+    adapter = [p.grad for p in model.mimic_adapter.parameters()]
+    assert adapter and all(g is not None and not g.any() for g in adapter)
+    assert any(p.grad.abs().sum() > 0 for p in model.backbone.parameters())
+
+
+@pytest.mark.parametrize('fade', [(20, 10), (5, 5), (-1, 4), (1, 2, 3)])
+def test_bad_fade_iters(teacher_ckpt, fade):
+    with pytest.raises(ValueError, match=r'model.mimic_fade_iters=.*begin < end'):
+        build(distiller_cfg(teacher_ckpt[0], mimic_fade_iters=fade))
+
+
 # -- bad input ------------------------------------------------------------------
 def test_missing_teacher_checkpoint():
     with pytest.raises(FileNotFoundError, match='teacher_ckpt.*no such file.*'
