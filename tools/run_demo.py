@@ -43,7 +43,7 @@ from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
 from mmmimic.utils.benchmark import predict_ms  # noqa: E402
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
-from mmmimic.utils.student_export import TRAINING_ONLY_PREFIXES  # noqa: E402
+from mmmimic.utils.student_export import student_state_dict  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 RUNS = [
@@ -164,9 +164,8 @@ def student_model(config: str, checkpoint: str):
         cfg.model = Config.fromfile(osp.join(CONFIGS, student_config)).model
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
-    state = safe_load_checkpoint(checkpoint)['state_dict']
-    model.load_state_dict({k: v for k, v in state.items()
-                           if not k.startswith(TRAINING_ONLY_PREFIXES)})
+    state, _ = student_state_dict(safe_load_checkpoint(checkpoint))
+    model.load_state_dict(state)
     return model.eval()
 
 

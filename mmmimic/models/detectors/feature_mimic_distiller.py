@@ -301,7 +301,8 @@ class FeatureMimicDistiller(TwoStageDetector):
         inputs, samples, (sx, sy) = self._scaled_batch(
             batch_inputs, batch_data_samples, with_gt=True)
         x = self.extract_feat(inputs)
-        weight = self._mimic_weight()
+        weight = self._mimic_weight()   # 0 once faded out: no teacher run
+        teacher_x = None
         if weight > 0:
             with torch.no_grad():
                 teacher_x = self.teacher.extract_feat(
@@ -324,21 +325,22 @@ class FeatureMimicDistiller(TwoStageDetector):
         rpn_results_list = self.rpn_head.predict_by_feat(
             *rpn_outs, batch_img_metas=img_metas, cfg=proposal_cfg)
 
-        if weight == 0:     # faded out: the student alone, same log keys
+        if teacher_x is None:   # faded out: the student alone, same log keys
             losses.update(self._mimic_off(x))
-            losses.update(self.roi_head.loss(x, rpn_results_list, samples))
-            return losses
-
-        # mimic regions, before the RoI head renames `bboxes` to `priors`
-        student_rois, positives = self.mimic_sampler(rpn_results_list, samples)
-        teacher_rois = student_rois.clone()
-        teacher_rois[:, [1, 3]] /= sx
-        teacher_rois[:, [2, 4]] /= sy
-        if self.mimic_loss is not None:
-            losses['loss_mimic'] = weight * self._feature_mimic(
-                x, teacher_x, teacher_rois)
+        else:
+            # mimic regions, before the RoI head renames `bboxes` to `priors`
+            student_rois, positives = self.mimic_sampler(rpn_results_list,
+                                                         samples)
+            teacher_rois = student_rois.clone()
+            teacher_rois[:, [1, 3]] /= sx
+            teacher_rois[:, [2, 4]] /= sy
+            if self.mimic_loss is not None:
+                losses['loss_mimic'] = weight * self._feature_mimic(
+                    x, teacher_x, teacher_rois)
 
         losses.update(self.roi_head.loss(x, rpn_results_list, samples))
+        if teacher_x is None:
+            return losses
         if self.stage2_mimic is not None:
             losses.update(self._stage2_mimic(x, teacher_x, student_rois,
                                              teacher_rois, positives, weight))
@@ -363,10 +365,8 @@ class FeatureMimicDistiller(TwoStageDetector):
         stays in the graph (zero gradients), so DDP finds every parameter."""
         losses = {}
         if self.mimic_loss is not None:
-            student = [x[s] for s, _ in self.mimic_levels]
-            if self.mimic_adapter is not None:
-                student = list(self.mimic_adapter(student))
-            losses['loss_mimic'] = sum(s.sum() for s in student) * 0.0
+            losses['loss_mimic'] = sum(
+                s.sum() for s in self._adapted_student(x)) * 0.0
         zero = x[0].new_zeros(())
         if self.stage2_mimic is not None:
             losses.update(loss_mimic_s2_cls=zero, loss_mimic_s2_reg=zero)
@@ -379,11 +379,16 @@ class FeatureMimicDistiller(TwoStageDetector):
         """The maps the mimic loss compares, one pair per ``mimic_levels``
         entry: the student's level after the adapter and the teacher's, cropped
         to their common area, each (B, C_teacher, H, W)."""
-        student = [x[s] for s, _ in self.mimic_levels]
         teacher = [teacher_x[t] for _, t in self.mimic_levels]
+        return self._align_maps(self._adapted_student(x), teacher)
+
+    def _adapted_student(self, x: Tuple[Tensor]) -> List[Tensor]:
+        """The mimicked student levels after ``mimic_adapter``, each
+        (B, C_teacher, H, W)."""
+        student = [x[s] for s, _ in self.mimic_levels]
         if self.mimic_adapter is not None:
             student = list(self.mimic_adapter(student))
-        return self._align_maps(student, teacher)
+        return student
 
     def _feature_mimic(self, x: Tuple[Tensor], teacher_x: Tuple[Tensor],
                        teacher_rois: Tensor) -> Tensor:
