@@ -31,8 +31,8 @@ from mmmimic.utils.benchmark import interleaved_ms, markdown_table, synthetic_ba
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
 # name: (student config, mimic config, (height, width), batch size)
 PAIRS = {
-    'demo': ('demo/faster-rcnn_r18-c3-w8_demo-caltech.py',
-             'demo/mimic_faster-rcnn_r18-c3-w8-w16_demo-caltech.py',
+    'demo': ('demo/faster-rcnn_mobilenetv2-w0.5_demo-caltech.py',
+             'demo/mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py',
              (480, 640), 2),
     'paper': ('students/faster-rcnn_inception-v3-w0.5-s16_60k_caltech.py',
               'mimic/mimic_faster-rcnn_inception-v3-w0.5-inception-v3_s16_'

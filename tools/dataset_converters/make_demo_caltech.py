@@ -1,30 +1,40 @@
 """Write the bundled demo dataset in the raw Caltech layout (seq + vbb).
 
     python tools/dataset_converters/make_demo_caltech.py data/demo_caltech_raw \\
-        [--train-frames 100] [--test-frames 200] [--videos 3] [--seed 0] \\
-        [--workers 2]
+        [--train-frames 100] [--test-frames 100] [--videos 3] \\
+        [--test-videos 10] [--seed 0] [--workers 2]
 
-Writes set00-set05 (training videos) and set06-set10 (test videos), each with
-``--videos`` videos (scenes), as ``setXX/VYYY.seq`` and
+Writes set00-set05 (training videos, ``--videos`` scenes each) and set06-set10
+(test videos, ``--test-videos`` scenes each) as ``setXX/VYYY.seq`` and
 ``annotations/setXX/VYYY.vbb``; then convert them like the real benchmark, here
-with every 10th test frame (``annotations/test-3x.json``) so that the short
-test videos give 300 test images:
+with every 5th test frame (``annotations/test-6x.json``: 1000 test images from
+50 scenes):
 
     python tools/dataset_converters/caltech.py data/demo_caltech_raw \\
-        data/demo_caltech --train-skip 3 --test-skip 10
+        data/demo_caltech --train-skip 3 --test-skip 5
 
-Videos already written are kept (delete the folder to regenerate).
+The folder gets ``demo_manifest.json``: the arguments and the SHA-256 of the
+renderer's source. Videos already written are kept only when the manifest
+equals this run's; a folder written with other arguments or by another version
+of the renderer is written again from scratch (no mixing of old and new videos).
 """
 import argparse
+import hashlib
+import json
 import os
 import os.path as osp
+import shutil
 from multiprocessing import Pool
 from typing import Tuple
 
 from tqdm import tqdm
 
+from mmmimic.datasets import demo_caltech
 from mmmimic.datasets.caltech_convert import TEST_SETS, TRAIN_SETS
 from mmmimic.datasets.demo_caltech import write_demo_video
+from mmmimic.utils.atomic import atomic_write_bytes
+
+MANIFEST = 'demo_manifest.json'
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,10 +43,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('out_dir', help='raw dataset folder to write')
     parser.add_argument('--train-frames', type=int, default=100,
                         help='frames per training video')
-    parser.add_argument('--test-frames', type=int, default=200,
+    parser.add_argument('--test-frames', type=int, default=100,
                         help='frames per test video')
     parser.add_argument('--videos', type=int, default=3,
-                        help='videos (each its own scene) per set')
+                        help='videos (each its own scene) per training set')
+    parser.add_argument('--test-videos', type=int, default=10,
+                        help='videos (each its own scene) per test set')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--workers', type=int, default=min(4, os.cpu_count()),
                         help='videos rendered in parallel')
@@ -51,13 +63,49 @@ def render(job: Tuple[str, str, int, int]) -> int:
     return write_demo_video(seq, vbb, seed, frames)
 
 
+def manifest(args: argparse.Namespace) -> dict:
+    """What decides the files' content: the arguments and the renderer."""
+    with open(demo_caltech.__file__, 'rb') as f:
+        renderer = hashlib.sha256(f.read()).hexdigest()
+    return dict(train_frames=args.train_frames, test_frames=args.test_frames,
+                videos=args.videos, test_videos=args.test_videos,
+                seed=args.seed, renderer_sha256=renderer)
+
+
+def prepare_out_dir(out_dir: str, wanted: dict) -> None:
+    """Keep ``out_dir``'s videos only if they were written as ``wanted``."""
+    path = osp.join(out_dir, MANIFEST)
+    found = None
+    if osp.isfile(path):
+        with open(path) as f:
+            found = json.load(f)
+    if found == wanted:
+        return
+    stale = [osp.join(out_dir, d) for d in TRAIN_SETS + TEST_SETS +
+             ('annotations', )]
+    stale = [d for d in stale if osp.isdir(d)]
+    if stale:
+        why = 'with other arguments or by another renderer' if found \
+            else 'without a manifest'
+        print(f'{out_dir} was written {why}: writing it again')
+        for d in stale:
+            shutil.rmtree(d)
+        if found is not None:
+            os.remove(path)
+
+
 def main() -> None:
     args = parse_args()
+    wanted = manifest(args)
+    prepare_out_dir(args.out_dir, wanted)
+    # each video is written atomically: an interrupted run resumes where it was
+    atomic_write_bytes(osp.join(args.out_dir, MANIFEST),
+                       json.dumps(wanted, indent=2).encode())
     jobs = []
     for set_index, set_name in enumerate(TRAIN_SETS + TEST_SETS):
-        frames = args.train_frames if set_name in TRAIN_SETS \
-            else args.test_frames
-        for v in range(args.videos):
+        train = set_name in TRAIN_SETS
+        frames = args.train_frames if train else args.test_frames
+        for v in range(args.videos if train else args.test_videos):
             seed = args.seed * 1000 + set_index * 37 + v
             jobs.append((osp.join(args.out_dir, set_name, f'V{v:03d}.seq'),
                          osp.join(args.out_dir, 'annotations', set_name,

@@ -1,7 +1,7 @@
 # The bundled demo dataset (procedural street scenes in the raw Caltech layout,
 # tools/dataset_converters/make_demo_caltech.py), converted by the real Caltech
-# converter into data/demo_caltech/ (every 3rd training frame, every 10th test
-# frame: annotations/test-3x.json). Trained and tested at the original 640x480.
+# converter into data/demo_caltech/ (every 3rd training frame, every 5th test
+# frame: annotations/test-6x.json). Trained and tested at the original 640x480.
 _base_ = './caltech.py'
 
 data_root = 'data/demo_caltech/'
@@ -35,8 +35,8 @@ val_dataloader = dict(
     num_workers=1,
     dataset=dict(
         data_root=data_root,
-        ann_file='annotations/test-3x.json',
+        ann_file='annotations/test-6x.json',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/test-3x.json')
+val_evaluator = dict(ann_file=data_root + 'annotations/test-6x.json')
 test_evaluator = val_evaluator

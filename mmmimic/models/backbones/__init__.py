@@ -1,3 +1,4 @@
+from .det_mobilenet_v2 import DetMobileNetV2
 from .thin_inception_v3 import ThinInceptionV3
 
-__all__ = ['ThinInceptionV3']
+__all__ = ['DetMobileNetV2', 'ThinInceptionV3']
