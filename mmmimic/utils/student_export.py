@@ -163,11 +163,13 @@ def student_state_dict(checkpoint: dict) -> Tuple[Dict[str, torch.Tensor],
 
 def export_student(config: str, checkpoint: str, out_dir: str,
                    name: Optional[str] = None,
-                   cfg_options: Optional[dict] = None) -> Tuple[str, str]:
+                   cfg_options: Optional[dict] = None,
+                   overwrite: bool = False) -> Tuple[str, str]:
     """Write ``OUT_DIR/NAME.py`` and ``OUT_DIR/NAME.pth`` for the student.
 
     The weights are checked by loading them strictly into the exported model;
-    both files appear only when everything succeeded.
+    both files appear only when everything succeeded. An existing export is
+    never replaced unless ``overwrite`` is True.
 
     Args:
         config (str): The mimic config the checkpoint was trained with.
@@ -176,11 +178,25 @@ def export_student(config: str, checkpoint: str, out_dir: str,
         out_dir (str): Output folder (created).
         name (str, optional): File stem; default ``<config name>_student``.
         cfg_options (dict, optional): Overrides merged into ``config`` first.
+        overwrite (bool): Replace ``NAME.py``/``NAME.pth`` if they exist.
 
     Returns:
         tuple[str, str]: The config and checkpoint paths.
+
+    Raises:
+        FileExistsError: ``NAME.py`` or ``NAME.pth`` exists and not
+            ``overwrite``; checked before anything is read.
     """
     from mmdet.registry import MODELS as MMDET_MODELS
+    name = name or f'{osp.splitext(osp.basename(config))[0]}_student'
+    cfg_path = osp.join(out_dir, f'{name}.py')
+    ckpt_path = osp.join(out_dir, f'{name}.pth')
+    existing = [p for p in (cfg_path, ckpt_path) if osp.lexists(p)]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f'{" and ".join(existing)} already exist(s): refusing to replace '
+            'an earlier export. Pass --overwrite (overwrite=True), another '
+            '--name or another OUT_DIR.')
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -225,10 +241,7 @@ def export_student(config: str, checkpoint: str, out_dir: str,
         if key in old_meta:
             meta[key] = old_meta[key]
 
-    name = name or f'{osp.splitext(osp.basename(config))[0]}_student'
     os.makedirs(out_dir, exist_ok=True)
-    cfg_path = osp.join(out_dir, f'{name}.py')
-    ckpt_path = osp.join(out_dir, f'{name}.pth')
     # both written to temporary names first: a failure leaves neither
     with atomic_path(cfg_path) as cfg_tmp, atomic_path(ckpt_path) as ckpt_tmp:
         plain_cfg.dump(cfg_tmp)

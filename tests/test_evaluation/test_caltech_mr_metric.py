@@ -94,3 +94,43 @@ def test_errors(tmp_path):
     predict(metric, 7, [[0, 0, 10, 30, 1.0]])
     with pytest.raises(ValueError, match='not in'):
         metric.compute_metrics(metric.results)
+
+
+@pytest.mark.parametrize('content', [
+    'not json at all',
+    json.dumps([1, 2]),
+    json.dumps(dict(images=[dict(id=0, file_name='a.jpg', width=64,
+                                 height=48)],
+                    annotations=[dict(id=1, image_id=0, bbox=[0, 0, 5, 9],
+                                      category_id=1)])),   # plain COCO
+    json.dumps(dict(images=[dict(id=0, width=64, height=48)],
+                    annotations=[dict(id=1, image_id=3, bbox=[0, 0, 5, 9],
+                                      label='person')])),
+])
+def test_annotation_file_not_in_our_format(tmp_path, content):
+    path = tmp_path / 'coco.json'
+    path.write_text(content)
+    with pytest.raises(ValueError, match=r'is not a Caltech annotation file '
+                       r'.*expected a JSON object with "images"'):
+        CaltechMRMetric(str(path))
+
+
+def test_degenerate_predictions_dropped_nan_refused(tmp_path):
+    images = [dict(id=0, file_name='a.jpg', width=640, height=480)]
+    objects = [dict(image_id=0, bbox=[100, 100, 41, 100], height=100,
+                    label='person', visibility=1.0)]
+    ann = write_ann(tmp_path / 't.json', images, objects)
+    metric = CaltechMRMetric(ann, plot_curves=False, aspect_ratio=None)
+    # a zero-width and a negative-height box (score above the true one) are
+    # dropped; were they kept, the first would be a false positive
+    predict(metric, 0, [[100, 100, 41, 100, 0.5], [300, 100, 0, 100, 0.9],
+                        [300, 100, 41, -100, 0.8]])
+    assert metric.num_dropped == 2 and len(metric.results[0][1]) == 1
+    assert metric.compute_metrics(metric.results)['Reasonable_MR'] == 0
+    assert metric.num_dropped == 0
+    for bad in ([300, 100, float('nan'), 100, 0.9],
+                [300, 100, 41, 100, float('nan')]):
+        with pytest.raises(ValueError, match=r'predictions of image 0: row 2 '
+                           r'.*NaN or inf'):
+            predict(metric, 0, [[100, 100, 41, 100, 0.5],
+                                [300, 100, 0, 100, 0.9], bad])

@@ -8,6 +8,7 @@ import pytest
 from mmmimic.evaluation.functional import (
     REFERENCE_FPPI,
     box_overlaps,
+    check_boxes,
     evaluate_miss_rate,
     match_image,
 )
@@ -87,7 +88,11 @@ def test_curve_and_reference_miss_rates_by_hand():
     assert list(result.miss_rate) == [.5, .5, 0]
     expected = [0.5 if ref < 0.5 else 0.0 for ref in REFERENCE_FPPI]
     assert list(result.ref_miss_rate) == expected
-    assert result.mr == 0.0   # a zero miss rate at some reference point
+    # dbEval clamps: exp(mean(log(max(1e-10, miss)))), so the two zero
+    # reference points count as 1e-10, not 0 (which would give MR = 0)
+    assert result.mr == pytest.approx(math.exp(
+        (7 * math.log(0.5) + 2 * math.log(1e-10)) / 9), rel=1e-12)
+    assert result.mr > 0
 
 
 def test_no_point_below_a_reference_counts_as_full_miss():
@@ -113,3 +118,65 @@ def test_small_detections_are_dropped_first():
 def test_length_mismatch():
     with pytest.raises(ValueError, match='2 ground-truth images but 1'):
         evaluate_miss_rate([np.zeros((0, 5))] * 2, [np.zeros((0, 5))])
+
+
+def test_all_reference_points_found_gives_the_clamp_not_zero():
+    gts = [np.array([[0, 0, 20, 50, 0]], float)]
+    result = evaluate_miss_rate(gts, [np.array([[0, 0, 20, 50, .9]])])
+    assert list(result.ref_miss_rate) == [0.0] * 9
+    assert result.mr == pytest.approx(1e-10, rel=1e-9)
+
+
+def test_no_positive_gives_nan_with_a_warning():
+    gts = [np.array([[0, 0, 20, 50, 1]], float), np.zeros((0, 5))]
+    dets = [np.array([[300, 0, 20, 50, .9]]), np.zeros((0, 5))]
+    with pytest.warns(UserWarning, match='no positive'):
+        result = evaluate_miss_rate(gts, dets)
+    assert math.isnan(result.mr) and np.isnan(result.ref_miss_rate).all()
+    assert result.num_positives == 0
+    with pytest.warns(UserWarning, match='no positive'):
+        assert math.isnan(evaluate_miss_rate([np.zeros((0, 5))],
+                                             [np.zeros((0, 5))]).mr)
+
+
+@pytest.mark.parametrize('bad, message', [
+    ([0, 0, 20, math.nan, .9], r"detections of image 'b': row 1 .*NaN or inf"),
+    ([0, 0, 20, 50, math.nan], r"detections of image 'b': row 1 .*NaN or inf"),
+    ([0, 0, math.inf, 50, .9], r"detections of image 'b': row 1 .*NaN or inf"),
+    ([30, 0, -20, 50, .9], r"detections of image 'b': row 1 .*<= 0"),
+    ([0, 0, 20, 0, .9], r"detections of image 'b': row 1 .*<= 0"),
+])
+def test_bad_detections_are_refused_before_matching(bad, message):
+    """A negative width made IoU 0/0 = NaN, which counted as a match."""
+    gts = [np.zeros((0, 5)), np.array([[0, 0, 20, 50, 0]], float)]
+    dets = [np.zeros((0, 5)), np.array([[0, 0, 20, 50, .5], bad])]
+    with pytest.raises(ValueError, match=message):
+        evaluate_miss_rate(gts, dets, image_ids=['a', 'b'])
+    with pytest.raises(ValueError, match=r'detections: row 1'):
+        match_image(gts[1], dets[1])
+
+
+@pytest.mark.parametrize('bad, message', [
+    ([0, 0, 20, math.nan, 0], 'NaN or inf'),
+    ([0, 0, -20, 50, 1], '<= 0'),
+    ([0, 0, 20, 0, 0], '<= 0'),
+])
+def test_bad_ground_truth_is_refused(bad, message):
+    gts = [np.array([[0, 0, 20, 50, 0], bad], float)]
+    with pytest.raises(ValueError, match=f'ground truth of image 0: row 1 .*'
+                       f'{message}'):
+        evaluate_miss_rate(gts, [np.zeros((0, 5))])
+
+
+def test_box_shapes():
+    assert check_boxes([], 'dets').shape == (0, 5)
+    assert check_boxes(np.zeros((0, 4)), 'dets').shape == (0, 5)
+    with pytest.raises(ValueError, match=r'detections of image 0: shape '
+                       r'\(1, 4\), expected \(N, 5\)'):
+        evaluate_miss_rate([np.zeros((0, 5))], [np.ones((1, 4))])
+    with pytest.raises(ValueError, match=r'ground truth of image 0: shape '
+                       r'\(5,\)'):
+        evaluate_miss_rate([np.ones(5)], [np.zeros((0, 5))])
+    with pytest.raises(ValueError, match='1 image_ids for 2 images'):
+        evaluate_miss_rate([np.zeros((0, 5))] * 2, [np.zeros((0, 5))] * 2,
+                           image_ids=[0])

@@ -151,3 +151,40 @@ def test_extract_student_script(tmp_path, teacher_ckpt):
     with DefaultScope.overwrite_default_scope('mmdet'):
         MODELS.build(ConfigDict(Config.fromfile(
             str(tmp_path / 'out' / 'student.py')).model))
+
+
+def test_existing_export_is_not_overwritten(tmp_path, teacher_ckpt,
+                                            monkeypatch):
+    ckpt, options = mimic_run(tmp_path, teacher_ckpt, {})
+    out = tmp_path / 'out'
+    cfg_path, ckpt_path = export_student(MIMIC_CONFIG, ckpt, str(out),
+                                         name='s', cfg_options=options)
+    before = osp.getmtime(ckpt_path), (out / 's.py').read_text()
+    for existing in ('s.py', 's.pth'):
+        other = tmp_path / 'other'
+        other.mkdir(exist_ok=True)
+        (other / existing).write_text('mine')
+        with pytest.raises(FileExistsError, match=rf'{existing} already '
+                           r'exist.*--overwrite'):
+            export_student(MIMIC_CONFIG, ckpt, str(other), name='s',
+                           cfg_options=options)
+        assert sorted(p.name for p in other.iterdir()) == [existing]
+        (other / existing).unlink()
+    # the script: a clean message and exit status, nothing read or written
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('extract_student', osp.join(
+        REPO_ROOT, 'tools', 'model_converters', 'extract_student.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setattr(sys, 'argv', [
+        'extract_student.py', MIMIC_CONFIG, 'no/such.pth', str(out), '--name',
+        's'])
+    with pytest.raises(SystemExit, match=r'^extract_student: .*s.py and .*'
+                       r's.pth already exist.*--overwrite'):
+        tool.main()
+    assert (osp.getmtime(ckpt_path), (out / 's.py').read_text()) == before
+    # with overwrite: replaced
+    (out / 's.py').write_text('stale')
+    export_student(MIMIC_CONFIG, ckpt, str(out), name='s',
+                   cfg_options=options, overwrite=True)
+    assert (out / 's.py').read_text() == before[1]

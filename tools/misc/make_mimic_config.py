@@ -86,12 +86,21 @@ def adapter_for(student: list, teacher: list):
     if len(factors) != 1:
         raise ValueError(f'the stride ratios differ between levels: {factors}')
     factor = factors.pop()
-    if factor < 1 or not math.isclose(factor, round(factor)) or \
+    if factor < 1 and not math.isclose(factor, 1):
+        raise ValueError(
+            f'the student\'s maps are finer than the teacher\'s (stride '
+            f'{student[0][1]:g} vs {teacher[0][1]:g} image pixels) and an '
+            'adapter only upsamples the student. Give the student a coarser '
+            'map or a smaller input (ScaledDetDataPreprocessor input_scale '
+            f'{factor:g} times the present one), or pair it with a teacher '
+            'level of its stride (model.mimic_levels)')
+    if not math.isclose(factor, round(factor)) or \
             round(factor) & (round(factor) - 1):
         raise ValueError(
-            f'the student\'s maps are {factor:g}x the teacher\'s stride; an '
-            'adapter can upsample by 1, 2, 4, ... only. Give the student a '
-            'finer map or a larger input')
+            f'the student\'s stride is {factor:g}x the teacher\'s (stride '
+            f'{student[0][1]:g} vs {teacher[0][1]:g} image pixels); an adapter '
+            'can upsample by 1, 2, 4, ... only. Give the student a finer map '
+            'or a larger input so that the ratio is a power of 2')
     s_ch = [c for c, _ in student]
     t_ch = [c for c, _ in teacher]
     if s_ch == t_ch and factor == 1:

@@ -1,7 +1,7 @@
 """Export the student of a mimic run as a plain MMDetection model.
 
     python tools/model_converters/extract_student.py CONFIG CHECKPOINT OUT_DIR \
-        [--name NAME] [--cfg-options k=v ...]
+        [--name NAME] [--overwrite] [--cfg-options k=v ...]
     mim run mmmimic extract_student CONFIG CHECKPOINT OUT_DIR
 
 Writes OUT_DIR/NAME.py (the student as ``TwoStageDetector`` in the mmdet scope: teacher,
@@ -9,7 +9,8 @@ mimic loss, region sampler and training-only adapter removed, the student's
 input scaling kept as ``mmmimic.ScaledDetDataPreprocessor``) and OUT_DIR/NAME.pth
 (the student's weights; ``meta.mmmimic_export`` records the source). Load them
 with ``mmdet.apis.init_detector`` or ``DetInferencer``; ``custom_imports`` names
-mmmimic only when the student keeps one of its components.
+mmmimic only when the student keeps one of its components. An existing
+OUT_DIR/NAME.py or NAME.pth is never replaced without ``--overwrite``.
 """
 import argparse
 
@@ -27,6 +28,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('out_dir', help='where to write NAME.py and NAME.pth')
     parser.add_argument('--name', help='file stem (default: '
                         '<config name>_student)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing OUT_DIR/NAME.py and .pth')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override keys of the mimic config first, e.g. key=value')
@@ -35,9 +38,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg_path, ckpt_path = export_student(args.config, args.checkpoint,
-                                         args.out_dir, name=args.name,
-                                         cfg_options=args.cfg_options)
+    try:
+        cfg_path, ckpt_path = export_student(
+            args.config, args.checkpoint, args.out_dir, name=args.name,
+            cfg_options=args.cfg_options, overwrite=args.overwrite)
+    except FileExistsError as e:
+        raise SystemExit(f'extract_student: {e}') from None
     print(f'student config: {cfg_path}\nstudent checkpoint: {ckpt_path}')
 
 

@@ -3,13 +3,14 @@ from .miss_rate import (
                              REFERENCE_FPPI,
                              MissRateResult,
                              box_overlaps,
+                             check_boxes,
                              evaluate_miss_rate,
                              filter_detections,
                              match_image,
 )
 
 __all__ = [
-    'REFERENCE_FPPI', 'MissRateResult', 'box_overlaps', 'evaluate_miss_rate',
-    'filter_detections', 'match_image', 'SETUPS', 'CaltechSetup',
-    'setup_ground_truth', 'standardize_aspect'
+    'REFERENCE_FPPI', 'MissRateResult', 'box_overlaps', 'check_boxes',
+    'evaluate_miss_rate', 'filter_detections', 'match_image', 'SETUPS',
+    'CaltechSetup', 'setup_ground_truth', 'standardize_aspect'
 ]

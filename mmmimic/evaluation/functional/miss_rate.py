@@ -4,15 +4,22 @@ The semantics are those of Dollár's evaluation code: ``bbGt('evalRes')`` matche
 detections to ground truth per image, ``bbGt('compRoc')`` builds the miss-rate /
 FPPI curve over all images, and ``dbEval`` averages the miss rate in log space at
 nine reference FPPI values.
+
+Inputs are checked before matching (:func:`check_boxes`): a NaN coordinate or
+a box of zero or negative size would make an overlap 0/0 = NaN, which never
+fails the ``< thr`` test and so would count as a match without a word.
 """
 import math
+import warnings
 from dataclasses import dataclass, field
-from typing import Sequence, Tuple
+from typing import Hashable, Optional, Sequence, Tuple
 
 import numpy as np
 
 # 10 ** linspace(-2, 0, 9): the benchmark's reference false positives per image
 REFERENCE_FPPI = 10.0**np.linspace(-2, 0, 9)
+# dbEval: exp(mean(log(max(1e-10, 1 - recall_at_ref))))
+MIN_MISS_RATE = 1e-10
 
 
 @dataclass
@@ -20,7 +27,8 @@ class MissRateResult:
     """What :func:`evaluate_miss_rate` returns.
 
     Attributes:
-        mr (float): log-average miss rate over ``REFERENCE_FPPI`` (a fraction).
+        mr (float): log-average miss rate over ``REFERENCE_FPPI`` (a fraction;
+            NaN when there is no positive, as the benchmark's 0/0 recall).
         fppi (np.ndarray): (K,) false positives per image along the curve, one
             point per detection in descending score order.
         miss_rate (np.ndarray): (K,) miss rate at those points.
@@ -38,6 +46,36 @@ class MissRateResult:
     ref_miss_rate: np.ndarray = field(default_factory=lambda: np.ones(9))
     num_images: int = 0
     num_positives: int = 0
+
+
+def check_boxes(boxes: np.ndarray,
+                name: str,
+                image: Optional[Hashable] = None) -> np.ndarray:
+    """``boxes`` as a float64 (N, 5) ``[x, y, w, h, score|ignore]`` array.
+
+    Empty input of any shape gives (0, 5).
+
+    Raises:
+        ValueError: not (N, 5), a NaN/inf value, or ``w <= 0`` or ``h <= 0``;
+            the message names ``name``, ``image`` and the first bad row.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    where = name if image is None else f'{name} of image {image!r}'
+    if boxes.size == 0:
+        return boxes.reshape(0, 5)
+    if boxes.ndim != 2 or boxes.shape[1] != 5:
+        raise ValueError(f'{where}: shape {tuple(boxes.shape)}, expected '
+                         '(N, 5) rows [x, y, w, h, score|ignore]')
+    for bad, what in ((~np.isfinite(boxes).all(axis=1), 'NaN or inf'),
+                      ((boxes[:, 2] <= 0) | (boxes[:, 3] <= 0),
+                       'a width or height <= 0')):
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ValueError(
+                f'{where}: row {row} {boxes[row].tolist()} has {what} '
+                f'({int(bad.sum())} such row(s)); rows are [x, y, w, h, '
+                'score|ignore] with finite values and w, h > 0')
+    return boxes
 
 
 def box_overlaps(dets: np.ndarray, gts: np.ndarray,
@@ -82,9 +120,12 @@ def match_image(gts: np.ndarray, dets: np.ndarray,
     Returns:
         tuple[np.ndarray]: detections sorted by score (K, 5) and their match
         (K,): 1 true positive, 0 false positive, -1 ignored.
+
+    Raises:
+        ValueError: see :func:`check_boxes`.
     """
-    gts = np.asarray(gts, dtype=np.float64).reshape(-1, 5)
-    dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5)
+    gts = check_boxes(gts, 'ground truth')
+    dets = check_boxes(dets, 'detections')
     dets = dets[np.argsort(-dets[:, 4], kind='stable')]
     gts = gts[np.argsort(gts[:, 4], kind='stable')]
     ignore = gts[:, 4] != 0
@@ -124,7 +165,8 @@ def evaluate_miss_rate(gts: Sequence[np.ndarray],
                        dets: Sequence[np.ndarray],
                        iou_thr: float = 0.5,
                        det_height_range: Tuple[float, float] = (50 / 1.25,
-                                                                math.inf)
+                                                                math.inf),
+                       image_ids: Optional[Sequence[Hashable]] = None
                        ) -> MissRateResult:
     """Log-average miss rate of detections against filtered ground truth.
 
@@ -136,17 +178,31 @@ def evaluate_miss_rate(gts: Sequence[np.ndarray],
         iou_thr (float): overlap for a match.
         det_height_range (tuple[float]): detections outside are dropped first
             (the benchmark: ``hRng / 1.25`` .. ``hRng * 1.25``).
+        image_ids (sequence, optional): a name per image for error messages;
+            the index by default.
 
     Returns:
-        MissRateResult: ``mr`` and the curve.
+        MissRateResult: ``mr`` and the curve. With no positive at all, ``mr``
+        and the miss rates are NaN and a warning is given (the benchmark's
+        recall is 0/0 there).
+
+    Raises:
+        ValueError: lengths differ, or a box is malformed, not finite or of
+            size <= 0 (:func:`check_boxes`), checked before any matching.
     """
     if len(gts) != len(dets):
         raise ValueError(f'evaluate_miss_rate: {len(gts)} ground-truth images '
                          f'but {len(dets)} detection images')
     num_images = len(gts)
+    if image_ids is None:
+        image_ids = range(num_images)
+    elif len(image_ids) != num_images:
+        raise ValueError(f'evaluate_miss_rate: {len(image_ids)} image_ids for '
+                         f'{num_images} images')
+    gts = [check_boxes(gt, 'ground truth', i) for gt, i in zip(gts, image_ids)]
+    dets = [check_boxes(det, 'detections', i) for det, i in zip(dets, image_ids)]
     all_scores, all_matches, num_positives = [], [], 0
     for gt, det in zip(gts, dets):
-        gt = np.asarray(gt, dtype=np.float64).reshape(-1, 5)
         num_positives += int(np.sum(gt[:, 4] == 0))
         det, match = match_image(gt, filter_detections(det, det_height_range),
                                  iou_thr)
@@ -159,17 +215,25 @@ def evaluate_miss_rate(gts: Sequence[np.ndarray],
     tp = np.cumsum(matches == 1)
     fp = np.cumsum(matches == 0)
     fppi = fp / max(num_images, 1)
-    recall = tp / num_positives if num_positives else np.zeros(len(tp))
+    if num_positives == 0:
+        warnings.warn(
+            f'evaluate_miss_rate: no positive (non-ignored) ground truth in '
+            f'{num_images} images: the miss rate is undefined, MR = NaN '
+            '(check the setup\'s height/visibility ranges and the annotations)',
+            stacklevel=2)
+        recall = np.full(len(tp), np.nan)
+    else:
+        recall = tp / num_positives
     # recall at the last curve point with fppi <= ref; 0 before the first
     padded_fppi = np.concatenate([[-np.inf], fppi])
-    padded_recall = np.concatenate([[0.0], recall])
+    padded_recall = np.concatenate([[0.0 if num_positives else np.nan],
+                                    recall])
     ref_recall = np.array([
         padded_recall[np.nonzero(padded_fppi <= ref)[0][-1]]
         for ref in REFERENCE_FPPI
     ])
     ref_miss = 1.0 - ref_recall
-    with np.errstate(divide='ignore'):
-        mr = float(np.exp(np.mean(np.log(ref_miss))))
+    mr = float(np.exp(np.mean(np.log(np.maximum(MIN_MISS_RATE, ref_miss)))))
     return MissRateResult(
         mr=mr, fppi=fppi, miss_rate=1.0 - recall, scores=scores,
         ref_fppi=REFERENCE_FPPI.copy(), ref_miss_rate=ref_miss,

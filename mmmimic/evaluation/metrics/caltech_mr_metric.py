@@ -12,6 +12,7 @@ from mmmimic.evaluation.functional import (
     SETUPS,
     CaltechSetup,
     MissRateResult,
+    check_boxes,
     evaluate_miss_rate,
     setup_ground_truth,
     standardize_aspect,
@@ -30,6 +31,11 @@ class CaltechMRMetric(BaseMetric):
     and detections are standardised to aspect 0.41, and
     :func:`evaluate_miss_rate` scores them exactly as the benchmark does. Every
     image of the annotation file counts, with or without pedestrians.
+
+    Predicted boxes with zero or negative width or height (a detector can
+    output such degenerate boxes) are dropped with a count in the log rather
+    than failing an evaluation at the end of a training run; a NaN or inf box
+    or score is a ``ValueError`` naming the image (the model has diverged).
 
     Args:
         ann_file (str): The converter's ``annotations/test.json``.
@@ -76,12 +82,8 @@ class CaltechMRMetric(BaseMetric):
         self.plot_curves = plot_curves
         self.curve_dir = curve_dir
         self.dump_dir = dump_dir
-        with open(ann_file, encoding='utf-8') as f:
-            coco = json.load(f)
-        self.images = {im['id']: im for im in coco['images']}
-        self.objects = defaultdict(list)
-        for ann in coco['annotations']:
-            self.objects[ann['image_id']].append(ann)
+        self.images, self.objects = load_caltech_annotations(ann_file)
+        self.num_dropped = 0
 
     @staticmethod
     def _parse_setups(setups) -> Dict[str, CaltechSetup]:
@@ -97,18 +99,34 @@ class CaltechMRMetric(BaseMetric):
         return {name: SETUPS[name] for name in setups}
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Keep ``(img_id, (K, 5) [x, y, w, h, score])`` per image."""
+        """Keep ``(img_id, (K, 5) [x, y, w, h, score])`` per image.
+
+        Boxes of size <= 0 are dropped (counted in ``num_dropped``).
+
+        Raises:
+            ValueError: a NaN or inf coordinate or score.
+        """
         for sample in data_samples:
             pred = sample['pred_instances']
-            boxes = pred['bboxes'].detach().cpu().numpy().astype(np.float64)
+            boxes = pred['bboxes'].detach().cpu().numpy().astype(
+                np.float64).reshape(-1, 4)
             scores = pred['scores'].detach().cpu().numpy().astype(np.float64)
-            xywh = np.concatenate([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2],
-                                   scores[:, None]], axis=1).reshape(-1, 5)
-            self.results.append((sample['img_id'], xywh))
+            xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2],
+                                   scores.reshape(-1, 1)], axis=1)
+            if not np.isfinite(xywh).all():
+                # raises, naming the image and the first non-finite row
+                check_boxes(xywh, 'predictions', sample['img_id'])
+            keep = (xywh[:, 2] > 0) & (xywh[:, 3] > 0)
+            self.num_dropped += int((~keep).sum())
+            self.results.append((sample['img_id'], xywh[keep]))
 
     def compute_metrics(self, results: List) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
         curves = self.evaluate_setups(results)
+        if self.num_dropped:
+            logger.warning(f'CaltechMRMetric: dropped {self.num_dropped} '
+                           'predicted box(es) of zero or negative size')
+            self.num_dropped = 0
         metrics = {}
         for name, result in curves.items():
             metrics[f'{name}_MR'] = round(100.0 * result.mr, 4)
@@ -147,7 +165,8 @@ class CaltechMRMetric(BaseMetric):
                                    self.aspect_ratio) for i in image_ids
             ]
             curves[name] = evaluate_miss_rate(gts, dets, self.iou_thr,
-                                              setup.det_height_range)
+                                              setup.det_height_range,
+                                              image_ids=image_ids)
         return curves
 
     def _bounds(self, image_id) -> Optional[Tuple[float, ...]]:
@@ -180,6 +199,43 @@ class CaltechMRMetric(BaseMetric):
         for (set_name, video), lines in rows.items():
             path = osp.join(self.dump_dir, set_name, f'{video}.txt')
             atomic_write_bytes(path, ('\n'.join(lines) + '\n').encode())
+
+
+ANN_FORMAT = ('a JSON object with "images" (each with id, width, height) and '
+              '"annotations" (each with image_id, bbox [x, y, w, h] and label '
+              '"person"/"people"/"person?"), as tools/dataset_converters/'
+              'caltech.py writes it')
+
+
+def load_caltech_annotations(ann_file: str) -> Tuple[Dict, Dict[int, List]]:
+    """``(images by id, annotations by image id)`` of a converter file.
+
+    Raises:
+        ValueError: the file is not in that format (e.g. plain COCO without
+            ``label``); the message says what is expected.
+    """
+    try:
+        with open(ann_file, encoding='utf-8') as f:
+            coco = json.load(f)
+        images = {im['id']: im for im in coco['images']
+                  if im['width'] > 0 and im['height'] > 0}
+        if len(images) != len(coco['images']):
+            raise ValueError('an image without a positive width and height')
+        objects = defaultdict(list)
+        for ann in coco['annotations']:
+            if ann['image_id'] not in images:
+                raise ValueError(f'annotation {ann.get("id")}: image_id '
+                                 f'{ann["image_id"]!r} is not in "images"')
+            if len(ann['bbox']) != 4 or not isinstance(ann['label'], str):
+                raise ValueError(f'annotation {ann.get("id")}: bbox '
+                                 f'{ann["bbox"]!r}, label {ann["label"]!r}')
+            objects[ann['image_id']].append(ann)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        found = f'{type(e).__name__}: {e}' if str(e) else type(e).__name__
+        raise ValueError(f'CaltechMRMetric ann_file={ann_file!r} is not a '
+                         f'Caltech annotation file ({found}); expected '
+                         f'{ANN_FORMAT}') from None
+    return images, objects
 
 
 def save_mr_curves(curves: Dict[str, MissRateResult], path: str) -> None:

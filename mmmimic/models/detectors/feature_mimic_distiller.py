@@ -1,5 +1,7 @@
 import copy
+import logging
 import math
+import numbers
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -151,6 +153,7 @@ class FeatureMimicDistiller(TwoStageDetector):
         self.logit_mimic = dict(dict(cls_weight=1.0, reg_weight=1.0),
                                 **logit_mimic) \
             if logit_mimic is not None else None
+        mimic_levels = self._check_config(mimic_levels)
 
         teacher = build_teacher(teacher_config)
         load_teacher_checkpoint(teacher, teacher_ckpt)
@@ -171,6 +174,99 @@ class FeatureMimicDistiller(TwoStageDetector):
                 'none. Remove stage2_mimic or use a two-stage teacher.')
 
     # -- configuration checks -------------------------------------------------
+    def _check_config(self, mimic_levels: Any
+                      ) -> Optional[List[Tuple[int, int]]]:
+        """Checks of the mimic settings, once at build time, before the
+        teacher is loaded.
+
+        - every mimic weight is a finite number >= 0, and not all are 0;
+        - ``mimic_levels`` is None or a non-empty sequence of
+          ``(student_level, teacher_level)`` int pairs;
+        - ``mimic_adapter.in_channels`` (one entry per mimicked level) equals
+          the channels of the student's levels, found by a dry forward of a
+          tiny zero input under ``no_grad`` in eval mode, with every module's
+          train/eval flag and the RNG state (CPU, and the model's GPU)
+          restored after it: BN running statistics and the randomness seen
+          by training are untouched.
+
+        Returns:
+            list[tuple[int, int]] | None: ``mimic_levels`` as int pairs.
+        """
+        weights = {}
+        if self.mimic_loss is not None:
+            weights['model.mimic_loss.loss_weight'] = getattr(
+                self.mimic_loss, 'loss_weight', 1.0)
+        for key, cfg in (('stage2_mimic', self.stage2_mimic),
+                         ('logit_mimic', self.logit_mimic)):
+            if cfg is not None:
+                for name in ('cls_weight', 'reg_weight'):
+                    weights[f'model.{key}.{name}'] = cfg[name]
+        for key, value in weights.items():
+            if not (isinstance(value, numbers.Real) and value >= 0
+                    and math.isfinite(value)):
+                raise ValueError(
+                    f'{key}={value!r}: a mimic weight must be a finite number '
+                    '>= 0 (a negative one pushes the student away from the '
+                    'teacher)')
+        if weights and not any(weights.values()):
+            raise ValueError(
+                f'every mimic weight is 0 ({", ".join(weights)}): nothing is '
+                'mimicked; train the student config alone instead')
+
+        if mimic_levels is not None:
+            form = ('model.mimic_levels must be a list of (student_level, '
+                    'teacher_level) int pairs, e.g. [(0, 0)] or [(0, 0), '
+                    '(1, 1)], or None for all levels pairwise')
+            if isinstance(mimic_levels, (str, bytes)) or not isinstance(
+                    mimic_levels, Sequence) or not mimic_levels:
+                raise ValueError(f'{form}; got {mimic_levels!r}')
+            for pair in mimic_levels:
+                if isinstance(pair, (str, bytes)) or not isinstance(
+                        pair, Sequence) or len(pair) != 2 or not all(
+                            isinstance(v, numbers.Integral)
+                            and not isinstance(v, bool) for v in pair):
+                    raise ValueError(f'{form}; got {mimic_levels!r} (entry '
+                                     f'{pair!r})')
+            mimic_levels = [(int(s), int(t)) for s, t in mimic_levels]
+
+        in_channels = getattr(self.mimic_adapter, 'in_channels', None)
+        if in_channels is None:
+            return mimic_levels
+        in_channels = [in_channels] if isinstance(in_channels, int) \
+            else list(in_channels)
+        if mimic_levels is not None and len(in_channels) != len(mimic_levels):
+            raise ValueError(
+                f'model.mimic_adapter.in_channels={in_channels} has '
+                f'{len(in_channels)} entr(y/ies) but model.mimic_levels='
+                f'{mimic_levels} {len(mimic_levels)} pair(s); give one per '
+                'mimicked level')
+        # 4 cells of the coarsest level: enough for valid-padded backbones
+        size = max(64, 4 * int(max(feature_strides(self))))
+        param = next(self.parameters())
+        modes = [(m, m.training) for m in self.modules()]
+        devices = [param.device] if param.device.type == 'cuda' else []
+        try:
+            self.eval()
+            with torch.no_grad(), torch.random.fork_rng(devices=devices):
+                feats = self.extract_feat(param.new_zeros((1, 3, size, size)))
+        except RuntimeError as e:
+            print_log(f'FeatureMimicDistiller: mimic_adapter.in_channels not '
+                      f'checked, the student failed on a {size}x{size} dry '
+                      f'input ({e})', logger='current', level=logging.WARNING)
+            return mimic_levels
+        finally:
+            for module, mode in modes:
+                module.training = mode
+        levels = [s for s, _ in mimic_levels] if mimic_levels is not None \
+            else range(len(feats))
+        found = [feats[s].shape[1] for s in levels if 0 <= s < len(feats)]
+        if len(found) == len(in_channels) and found != in_channels:
+            raise ValueError(
+                f'model.mimic_adapter.in_channels={in_channels}, but the '
+                f'student gives {found} channel(s) on the mimicked level(s) '
+                f'{list(levels)}: set in_channels={found}')
+        return mimic_levels
+
     @staticmethod
     def _check_fade(fade: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
         if fade is None:

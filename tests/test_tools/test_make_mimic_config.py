@@ -1,0 +1,43 @@
+"""make_mimic_config's adapter choice and its advice when none fits (no
+model is built: seconds)."""
+import importlib.util
+import os.path as osp
+
+import pytest
+
+from ..conftest import REPO_ROOT
+
+
+@pytest.fixture(scope='module')
+def adapter_for():
+    spec = importlib.util.spec_from_file_location(
+        'make_mimic_config',
+        osp.join(REPO_ROOT, 'tools', 'misc', 'make_mimic_config.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.adapter_for
+
+
+def test_adapters_that_fit(adapter_for):
+    assert adapter_for([(64, 16.0)], [(64, 16.0)]) is None
+    assert adapter_for([(32, 32.0)], [(64, 16.0)]) == dict(
+        type='mmmimic.DeconvNeck', in_channels=32, out_channels=64,
+        scale_factor=2)
+
+
+def test_a_coarser_teacher_is_not_told_to_refine_the_student(adapter_for):
+    """stride-32 teacher, stride-16 student: the student is the finer one."""
+    with pytest.raises(ValueError) as info:
+        adapter_for([(32, 16.0)], [(64, 32.0)])
+    message = str(info.value)
+    assert 'finer map' not in message
+    assert 'student\'s maps are finer than the teacher\'s (stride 16 vs 32' \
+        in message
+    assert 'coarser map or a smaller input' in message
+    assert 'input_scale 0.5 times' in message and 'model.mimic_levels' in message
+
+
+def test_a_coarser_student_is_told_to_refine_its_map(adapter_for):
+    with pytest.raises(ValueError, match=r'stride is 1.5x the teacher\'s '
+                       r'\(stride 24 vs 16.*finer map or a larger input'):
+        adapter_for([(32, 24.0)], [(64, 16.0)])
