@@ -10,9 +10,14 @@ from typing import Callable, List, Optional, Tuple
 
 from packaging.version import InvalidVersion, Version
 
-# (distribution, lowest allowed, first disallowed or None)
+# (distribution, lowest allowed, first disallowed or None). The floors are
+# what the code needs and what is tested: torch 2.1 (and its torchvision 0.16)
+# is the newest torch with OpenMMLab's prebuilt mmcv 2.1.0 wheels; numpy 1.23
+# is the oldest numpy those torch builds support.
 REQUIRED: Tuple[Tuple[str, str, Optional[str]], ...] = (
-    ('torch', '1.8.0', None),
+    ('torch', '2.1.0', None),
+    ('torchvision', '0.16.0', None),
+    ('numpy', '1.23.0', None),
     ('mmengine', '0.10.0', '1.0.0'),
     ('mmcv', '2.0.0rc4', '2.2.0'),
     ('mmdet', '3.3.0', '3.4.0'),

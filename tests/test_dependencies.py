@@ -8,8 +8,11 @@ import pytest
 
 from mmmimic.dependencies import DependencyError, check_dependencies, version_problems
 
-GOOD = {'torch': '2.14.1+cu130', 'mmengine': '0.10.7', 'mmcv': '2.1.0',
+GOOD = {'torch': '2.14.1+cu130', 'torchvision': '0.29.1+cu130',
+        'numpy': '1.26.4', 'mmengine': '0.10.7', 'mmcv': '2.1.0',
         'mmdet': '3.3.0', 'mmpretrain': '1.2.0'}
+# the oldest stack mmmimic supports (OpenMMLab's prebuilt mmcv 2.1.0)
+OLDEST = dict(GOOD, torch='2.1.0+cu121', torchvision='0.16.0', numpy='1.23.0')
 
 
 def fake_versions(**changes):
@@ -30,6 +33,8 @@ def test_installed_versions_pass():
 
 def test_good_versions_have_no_problems():
     assert version_problems(fake_versions()) == []
+    assert version_problems(fake_versions(**OLDEST)) == []
+    assert version_problems(fake_versions(numpy='2.1.3')) == []
 
 
 @pytest.mark.parametrize('dist,version,expected', [
@@ -39,6 +44,14 @@ def test_good_versions_have_no_problems():
     ('mmengine', None,
      'mmengine is not installed; mmmimic needs mmengine>=0.10.0,<1.0.0'),
     ('mmpretrain', None, 'mmpretrain is not installed'),
+    ('torch', '2.0.1', 'torch 2.0.1 is installed; mmmimic needs torch>=2.1.0'),
+    ('torch', '1.13.1+cu117',
+     'torch 1.13.1+cu117 is installed; mmmimic needs torch>=2.1.0'),
+    ('torchvision', '0.15.2',
+     'torchvision 0.15.2 is installed; mmmimic needs torchvision>=0.16.0'),
+    ('torchvision', None,
+     'torchvision is not installed; mmmimic needs torchvision>=0.16.0'),
+    ('numpy', '1.22.4', 'numpy 1.22.4 is installed; mmmimic needs numpy>=1.23.0'),
 ])
 def test_each_problem_is_named(dist, version, expected):
     problems = version_problems(fake_versions(**{dist: version}))

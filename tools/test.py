@@ -20,12 +20,16 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmimic.utils import register_all_modules, setup_cpu_distributed
+from mmmimic.utils.model_checkpoint import use_checked_loading
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint', metavar='CHECKPOINT',
+        help='checkpoint file (path, URL or URI); refused unless its weights '
+        'fit the model (see --allow-mismatch)')
     parser.add_argument(
         '--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument(
@@ -49,6 +53,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (horizontal flip unless '
                         'the config sets tta_model / tta_pipeline)')
+    parser.add_argument(
+        '--allow-mismatch', action='store_true',
+        help='test a checkpoint whose keys or shapes do not all fit the model '
+        '(MMEngine\'s non-strict loading: what is missing keeps its initial '
+        'values); for debugging only, the metric is then not that of a '
+        'trained model')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -115,6 +125,12 @@ def main() -> None:
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
+    # one reader for the checkpoint: no code runs from it, a damaged file says
+    # what it is, and one of another model is refused before testing
+    use_checked_loading(
+        runner, key='CHECKPOINT', strict=not args.allow_mismatch,
+        hint='Pass the checkpoint trained with CONFIG (or --allow-mismatch to '
+        'test what fits anyway, e.g. while debugging).')
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))

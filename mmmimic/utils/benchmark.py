@@ -15,6 +15,15 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU if none)."""
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device('cpu')
+
+
 def median_ms(fn: Callable[[], object], repeats: int = 10, warmup: int = 2,
               device: str = 'cpu') -> float:
     """Median wall time of ``fn()`` in milliseconds, after ``warmup`` calls."""
@@ -110,7 +119,8 @@ def complexity(model, size: Tuple[int, int] = (480, 640),
     h, w = max(1, round(height * scale)), max(1, round(width * scale))
     model.eval()
     if image is None:
-        inputs = torch.rand(1, 3, h, w)
+        # on the model's device: the complexity counter does not move inputs
+        inputs = torch.rand(1, 3, h, w, device=model_device(model))
     else:
         meta = dict(img_shape=size, ori_shape=size, scale_factor=(1.0, 1.0))
         with torch.no_grad():

@@ -1,62 +1,255 @@
-"""Checkpoint reading that never runs code from the file.
+"""One checkpoint reader for every place a checkpoint comes in; never runs code.
 
-Teacher checkpoints and the inputs of the student export come from elsewhere
-(a colleague, a model zoo). They are read with ``torch.load(weights_only=True)``,
-whose unpickler only builds tensors, containers and the allow-listed types that
-MMEngine writes into ``meta`` and ``message_hub``
-(:func:`allow_mmengine_checkpoint_globals`). Anything else -- a pickle that
-would call ``os.system`` or create a file -- is refused before it runs.
+Teacher checkpoints, the checkpoint ``tools/test.py`` evaluates and the inputs
+of the student export come from elsewhere (a colleague, a model zoo, a copy
+that may have been cut short). :func:`safe_load_checkpoint` reads them so that
+a pickle can only build tensors, containers and the MMEngine metadata types of
+:mod:`.checkpoint_compat`, on every supported torch:
+
+- torch >= 2.6: ``torch.load(weights_only=True)`` with those types added to
+  torch's allow-list;
+- older torch: ``torch.load(weights_only=False,
+  pickle_module=restricted_pickle)``, whose unpickler admits the same list.
+
+Every failure says which of four things happened, naming the config key or
+argument that pointed at the file: no such file
+(:class:`CheckpointNotFoundError`), not a checkpoint or damaged
+(:class:`DamagedCheckpointError`, saying what was found), a pickle that asks
+for code (:class:`UnsafeCheckpointError`, nothing of it has run), and -- from
+:mod:`.model_checkpoint` -- a checkpoint of another model
+(:class:`CheckpointMismatchError`).
 """
 import io
+import os
 import os.path as osp
 import pickle
-from typing import Any, Optional
+import zipfile
+from typing import IO, Any, Optional, Union
+from urllib.parse import urlparse
 
 import torch
 from mmengine.fileio import get as read_bytes
 
-from .checkpoint_compat import allow_mmengine_checkpoint_globals
+from .checkpoint_compat import (
+    RefusedGlobalError,
+    allow_mmengine_checkpoint_globals,
+    restricted_pickle,
+    weights_only_accepts_named_globals,
+)
+
+ZIP_MAGIC = b'PK\x03\x04'   # torch.save's format since torch 1.6
+PICKLE_PROTO = b'\x80'      # torch's legacy format starts with a pickle
+METHODS = ('weights_only', 'restricted')
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message names the key and file."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No file (or object, or URL) at the path given."""
+
+
+class DamagedCheckpointError(CheckpointError, ValueError):
+    """The file is not a checkpoint, or a damaged one (empty, truncated...)."""
+
+
+class CheckpointMismatchError(CheckpointError, ValueError):
+    """A checkpoint of another model: missing, unexpected or reshaped keys."""
+
+
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     """A checkpoint whose pickle asks for more than weights and metadata."""
 
 
-def safe_load_checkpoint(filename: str,
-                         map_location: Optional[Any] = 'cpu') -> Any:
-    """``torch.load(filename, weights_only=True)`` with MMEngine's metadata types.
+def default_method() -> str:
+    """``'weights_only'`` where torch's allow-list takes our entries (torch
+    >= 2.6), else ``'restricted'`` (mmmimic's own restricted unpickler)."""
+    return 'weights_only' if weights_only_accepts_named_globals() \
+        else 'restricted'
+
+
+def _torch_load(source: Union[str, IO[bytes]], map_location: Any,
+                method: str) -> Any:
+    if method == 'weights_only':
+        allow_mmengine_checkpoint_globals()
+        return torch.load(source, map_location=map_location, weights_only=True)
+    return torch.load(source, map_location=map_location, weights_only=False,
+                      pickle_module=restricted_pickle)
+
+
+def _looks_like_text(head: bytes) -> bool:
+    printable = sum(32 <= b < 127 or b in b'\t\r\n' for b in head)
+    return printable >= 0.95 * len(head)
+
+
+def not_a_checkpoint(head: bytes, size: int) -> Optional[str]:
+    """What the file is, when its first bytes already rule out a checkpoint.
 
     Args:
-        filename (str): Local path, ``http(s)://`` URL (downloaded to torch's
-            hub cache) or any URI MMEngine's file backends read.
+        head (bytes): The first bytes of the file (a few hundred).
+        size (int): The file's size in bytes.
+
+    Returns:
+        str | None: A description ("an empty file", "a text file ...", "not a
+        zip or pickle ..."), or None for a zip or a pickle, which may be one.
+    """
+    if size == 0:
+        return 'an empty file (0 bytes)'
+    if head.startswith(ZIP_MAGIC) or head.startswith(PICKLE_PROTO):
+        return None
+    if head.startswith(b'version https://git-lfs'):
+        return ('a Git LFS pointer, not the checkpoint itself; run '
+                '`git lfs pull` in its repository')
+    if _looks_like_text(head):
+        snippet = head[:60].decode('utf-8', 'replace').strip()
+        return (f'a text file of {size} bytes, not a checkpoint (it starts '
+                f'with {snippet!r})')
+    return (f'not a zip or pickle: {size} bytes of unknown data starting with '
+            f'{head[:8].hex(" ")}')
+
+
+def describe_damage(source: Union[str, bytes], head: bytes, size: int,
+                    error: Optional[BaseException]) -> Optional[str]:
+    """What is wrong with a zip (its structure and every member's CRC) or a
+    pickle that ``torch.load`` failed on with ``error``, or None if sound."""
+    if head.startswith(ZIP_MAGIC):
+        try:
+            archive = zipfile.ZipFile(
+                io.BytesIO(source) if isinstance(source, bytes) else source)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            return (f'a truncated or damaged zip archive ({size} bytes: {exc}); '
+                    'torch.save writes a zip, and its end is missing or '
+                    'broken here -- was a copy or download cut short?')
+        with archive:
+            names = archive.namelist()
+            if not any(n.endswith('data.pkl') for n in names):
+                return (f'a zip archive without data.pkl ({len(names)} '
+                        f'member(s), e.g. {names[:3]}), not a torch checkpoint')
+            try:
+                bad = archive.testzip()
+            except Exception as exc:  # zlib and struct errors of a bad member
+                bad = f'? ({exc})'
+            if bad is not None:
+                return (f'a damaged torch checkpoint: zip member {bad} fails '
+                        'its check (truncated or corrupted data)')
+        return None
+    kind = 'truncated' if isinstance(error, EOFError) else 'truncated or corrupt'
+    return (f"a pickle (torch's legacy format) that is {kind} "
+            f'({type(error).__name__}: {error})')
+
+
+def _is_refusal(error: BaseException) -> bool:
+    """A refused global, from torch's weights-only unpickler or ours."""
+    if isinstance(error, RefusedGlobalError):
+        return True
+    text = str(error)
+    return isinstance(error, pickle.UnpicklingError) and (
+        'GLOBAL' in text or 'checkpoint asks for' in text)
+
+
+def _refusal_detail(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    detail = next((line for line in lines if 'GLOBAL' in line
+                   or 'Unsupported' in line or 'asks for' in line),
+                  lines[0] if lines else '')
+    return detail.split(' Please use')[0].strip()
+
+
+def _download(url: str, name: str) -> str:
+    """Download ``url`` once into torch's hub cache (``$TORCH_HOME``)."""
+    from torch.hub import download_url_to_file, get_dir
+    cached = osp.join(get_dir(), 'checkpoints',
+                      osp.basename(urlparse(url).path) or 'checkpoint.pth')
+    if not osp.isfile(cached):
+        os.makedirs(osp.dirname(cached), exist_ok=True)
+        try:
+            download_url_to_file(url, cached, progress=True)
+        except OSError as exc:   # urllib's URLError/HTTPError included
+            raise CheckpointNotFoundError(
+                f'{name}: cannot download it ({exc}). Check the URL, or '
+                'download the file yourself and give its local path.') from exc
+    return cached
+
+
+def safe_load_checkpoint(filename: str,
+                         map_location: Optional[Any] = 'cpu',
+                         key: str = 'checkpoint',
+                         method: Optional[str] = None) -> Any:
+    """Read a checkpoint without running code from it.
+
+    Args:
+        filename (str): Local path, ``http(s)://`` URL (downloaded once to
+            torch's hub cache) or any URI MMEngine's file backends read.
         map_location: As for :func:`torch.load`.
+        key (str): The config key or argument that named the file, for the
+            messages (e.g. ``'model.teacher_ckpt'``, ``'CHECKPOINT'``).
+        method (str, optional): ``'weights_only'`` (torch's allow-list, torch
+            >= 2.6) or ``'restricted'`` (mmmimic's unpickler, any torch);
+            default: :func:`default_method`.
 
     Raises:
-        FileNotFoundError: a local path that does not exist.
+        CheckpointNotFoundError: nothing at ``filename``.
+        DamagedCheckpointError: not a checkpoint, or a damaged one; the
+            message says what was found.
         UnsafeCheckpointError: the pickle needs a global outside the allow-list
             (code, arbitrary objects); nothing from it has run.
     """
-    allow_mmengine_checkpoint_globals()
+    method = method or default_method()
+    if method not in METHODS:
+        raise ValueError(f'method={method!r}: one of {METHODS}')
+    filename = str(filename)
+    name = f'{key}={filename!r}'
+    if filename.startswith(('http://', 'https://')):
+        source: Union[str, bytes] = _download(filename, name)
+    elif '://' in filename:
+        try:
+            source = read_bytes(filename)
+        except FileNotFoundError as exc:
+            raise CheckpointNotFoundError(f'{name}: no such object ({exc})') \
+                from None
+    else:
+        if not osp.isfile(filename):
+            where = '' if osp.isabs(filename) else \
+                f' (looked for {osp.abspath(filename)})'
+            raise CheckpointNotFoundError(f'{name}: no such file{where}')
+        source = filename
+    if isinstance(source, bytes):
+        head, size = source[:512], len(source)
+    else:
+        size = osp.getsize(source)
+        with open(source, 'rb') as f:
+            head = f.read(512)
+    fix = (f'Point {key} at a checkpoint written by torch.save or an MMEngine '
+           'runner (work_dirs/<config>/iter_N.pth or epoch_N.pth); if the file '
+           'was copied or downloaded, do that again.')
+    found = not_a_checkpoint(head, size)
+    if found is not None:
+        raise DamagedCheckpointError(f'{name}: not a checkpoint: {found}. {fix}')
     try:
-        if filename.startswith(('http://', 'https://')):
-            return torch.hub.load_state_dict_from_url(
-                filename, map_location=map_location, weights_only=True)
-        if '://' not in filename:
-            if not osp.isfile(filename):
-                raise FileNotFoundError(f'{filename}: no such file')
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
-        return torch.load(io.BytesIO(read_bytes(filename)),
-                          map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        reason = str(error).strip().splitlines()
-        detail = next((line for line in reason if 'GLOBAL' in line
-                       or 'Unsupported' in line), reason[0] if reason else '')
-        detail = detail.split(' Please use')[0].strip()
-        raise UnsafeCheckpointError(
-            f'{filename}: refused to load. Its pickle asks for more than '
-            f'tensors and MMEngine metadata ({detail}), so loading it could '
-            'run code; nothing from it was executed. Use a checkpoint '
-            'written by MMEngine/MMDetection, or, only if you trust the file, '
-            "re-save its weights: torch.save({'state_dict': torch.load(f, "
-            "weights_only=False)['state_dict']}, 'clean.pth').") from None
+        checkpoint = _torch_load(
+            io.BytesIO(source) if isinstance(source, bytes) else source,
+            map_location, method)
+    except Exception as error:
+        if _is_refusal(error):
+            raise UnsafeCheckpointError(
+                f'{name}: refused to load. Its pickle asks for more than '
+                f'tensors and MMEngine metadata ({_refusal_detail(error)}), so '
+                'loading it could run code; nothing from it was executed. Use '
+                'a checkpoint written by MMEngine/MMDetection, or, only if you '
+                "trust the file, re-save its weights: torch.save({'state_dict':"
+                " torch.load(f, weights_only=False)['state_dict']}, "
+                "'clean.pth').") from None
+        damage = describe_damage(source, head, size, error)
+        if damage is None:
+            raise
+        raise DamagedCheckpointError(
+            f'{name}: not a readable checkpoint: {damage}. {fix}') from None
+    if head.startswith(ZIP_MAGIC):
+        # torch reads a zip without checking its CRCs: flipped bytes inside
+        # the tensors would load silently
+        damage = describe_damage(source, head, size, None)
+        if damage is not None:
+            raise DamagedCheckpointError(
+                f'{name}: not a readable checkpoint: {damage}. {fix}')
+    return checkpoint

@@ -201,7 +201,8 @@ def export_student(config: str, checkpoint: str, out_dir: str,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     plain_cfg, kept_types = student_config(cfg)
-    ckpt = safe_load_checkpoint(checkpoint, map_location='cpu')
+    ckpt = safe_load_checkpoint(checkpoint, map_location='cpu',
+                                key='CHECKPOINT')
     if not isinstance(ckpt, dict):
         raise ExportError(f'{checkpoint}: not an MMEngine checkpoint')
     state, dropped = student_state_dict(ckpt)

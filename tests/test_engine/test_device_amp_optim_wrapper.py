@@ -81,3 +81,40 @@ def test_fp16_step_on_cuda():
                                 wrapper)
     assert seen == dict(teacher=torch.float16, mimic=torch.float32)
     assert torch.isfinite(log_vars['loss_mimic'])
+
+
+@pytest.mark.parametrize('torch_amp', ['has GradScaler(device)',
+                                       'no torch.amp.GradScaler',
+                                       'GradScaler without device'])
+def test_cpu_scaler_where_torch_has_it_and_a_fallback_where_not(
+        torch_amp, monkeypatch):
+    """torch.amp.GradScaler('cpu') came in torch 2.3; before, the disabled
+    torch.cuda.amp.GradScaler does the same without CUDA."""
+    import warnings
+
+    from mmmimic.engine.optimizers.device_amp_optim_wrapper import (
+        disabled_cpu_grad_scaler,
+    )
+    if torch_amp == 'no torch.amp.GradScaler':
+        monkeypatch.delattr(torch.amp, 'GradScaler')
+    elif torch_amp == 'GradScaler without device':
+        def no_device(*args, **kwargs):   # as if it took no device
+            raise TypeError("__init__() got an unexpected argument 'cpu'")
+
+        monkeypatch.setattr(torch.amp, 'GradScaler', no_device)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)   # cuda.amp deprecated
+        scaler = disabled_cpu_grad_scaler()
+    assert not scaler.is_enabled()
+    expected = 'torch.amp' if torch_amp == 'has GradScaler(device)' \
+        else 'torch.cuda.amp'
+    assert type(scaler).__module__.startswith(expected)
+    loss = torch.tensor(2.0, requires_grad=True)
+    assert scaler.scale(loss) is loss
+    weight = torch.nn.Parameter(torch.ones(1))
+    optimizer = torch.optim.SGD([weight], lr=0.5)
+    (weight * 2).sum().backward()
+    scaler.step(optimizer)
+    scaler.update()
+    assert weight.item() == 0.0
+    assert scaler.state_dict() == {}

@@ -44,7 +44,7 @@ def test_teacher_then_mimic_then_resume_then_test(tiny_coco, tmp_path):
     log = run([TRAIN, MIMIC_CONFIG, '--work-dir', str(mimic_dir), '--resume'] +
               options, cwd=str(tmp_path))
     assert 'resumed epoch: 0, iter: 3' in log
-    assert f'teacher FasterRCNN from {teacher_ckpt}' in log
+    assert f'teacher weights loaded from {teacher_ckpt}' in log
     assert (mimic_dir / 'iter_6.pth').is_file()
 
     log = run([TEST, MIMIC_CONFIG, str(mimic_dir / 'iter_6.pth'), '--work-dir',

@@ -38,3 +38,23 @@ def test_markdown_table():
     table = markdown_table(['a', 'b'], [['x', 1.23456], ['y', 2]])
     assert table.splitlines() == ['| a | b |', '|---|---|', '| x | 1.23 |',
                                   '| y | 2 |']
+
+
+def test_noise_input_is_made_on_the_models_device(monkeypatch):
+    """mmengine's complexity counter does not move inputs: on CUDA a CPU input
+    fails. 'meta' stands for a device other than the CPU here."""
+    import mmengine.analysis
+
+    from mmmimic.utils.benchmark import model_device
+    seen = []
+
+    def counter(model, inputs, **kwargs):
+        seen.append(inputs.device)
+        return dict(flops=1e9)
+
+    monkeypatch.setattr(mmengine.analysis, 'get_model_complexity_info', counter)
+    model = build(8).to('meta')
+    assert model_device(model) == torch.device('meta')
+    assert complexity(model, (96, 128))['gflops'] == 1.0
+    assert seen == [torch.device('meta')]
+    assert model_device(torch.nn.ReLU()) == torch.device('cpu')

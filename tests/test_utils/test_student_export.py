@@ -137,6 +137,17 @@ def test_malicious_checkpoint_is_refused(tmp_path):
     assert not glob.glob(str(tmp_path / 'out' / '*'))
 
 
+def test_damaged_checkpoint_is_described(tmp_path):
+    from mmmimic.utils.safe_load import DamagedCheckpointError
+    path = tmp_path / 'cut.pth'
+    path.write_text('oops, a log file\n')
+    with pytest.raises(DamagedCheckpointError,
+                       match=r"CHECKPOINT='.*cut.pth': not a checkpoint: a "
+                       r'text file'):
+        export_student(MIMIC_CONFIG, str(path), str(tmp_path / 'out'))
+    assert not glob.glob(str(tmp_path / 'out' / '*'))
+
+
 @pytest.mark.slow
 def test_extract_student_script(tmp_path, teacher_ckpt):
     ckpt, _ = mimic_run(tmp_path, teacher_ckpt, {})

@@ -1,10 +1,22 @@
 import random
+from typing import Any
 
 import numpy as np
 import torch
 from mmengine.hooks import Hook
 
 from mmmimic.registry import HOOKS
+
+
+def cpu_byte_tensor(state: Any) -> torch.Tensor:
+    """A generator state as ``torch.set_rng_state`` takes it: a CPU uint8
+    tensor. MMEngine's ``Runner.resume`` maps the checkpoint onto the GPU
+    before ``after_load_checkpoint``, so on a GPU the saved states arrive as
+    CUDA tensors."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().to(device='cpu', dtype=torch.uint8) \
+            .as_subclass(torch.Tensor)
+    return torch.as_tensor(np.asarray(state), dtype=torch.uint8)
 
 
 @HOOKS.register_module()
@@ -48,11 +60,11 @@ class RNGStateHook(Hook):
         state = checkpoint.get('rng_state')
         if state is None or not getattr(runner, '_resume', False):
             return
-        torch.set_rng_state(state['torch'])
+        torch.set_rng_state(cpu_byte_tensor(state['torch']))
         np.random.set_state(state['numpy'])
         random.setstate(state['python'])
         if 'cuda' in state and torch.cuda.is_available():
-            cuda = state['cuda']
+            cuda = [cpu_byte_tensor(s) for s in state['cuda']]
             if len(cuda) == torch.cuda.device_count():
                 torch.cuda.set_rng_state_all(cuda)
         runner.logger.info('RNGStateHook: random generator states restored '

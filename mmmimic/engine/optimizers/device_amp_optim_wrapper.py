@@ -38,6 +38,25 @@ def mmcv_cpu_ops_in_fp32() -> Iterator[None]:
         nms_module.nms, roi_align_module.roi_align = nms, roi_align
 
 
+def disabled_cpu_grad_scaler():
+    """A disabled loss scaler for bf16 on the CPU (bf16 needs no scaling; the
+    scaler keeps ``AmpOptimWrapper``'s checkpoint layout).
+
+    ``torch.amp.GradScaler('cpu', ...)`` where torch has it (2.3 and later);
+    older torch has only ``torch.cuda.amp.GradScaler``, which, disabled, does
+    the same (no CUDA needed): ``scale`` returns the loss, ``step`` steps and
+    its ``state_dict`` is empty.
+    """
+    scaler = getattr(getattr(torch, 'amp', None), 'GradScaler', None)
+    if scaler is not None:
+        try:
+            return scaler('cpu', enabled=False)
+        except TypeError:   # a GradScaler without a device argument
+            pass
+    from torch.cuda.amp import GradScaler
+    return GradScaler(enabled=False)
+
+
 @OPTIM_WRAPPERS.register_module()
 class DeviceAmpOptimWrapper(AmpOptimWrapper):
     """Mixed precision on the device the run has: what ``--amp`` selects.
@@ -79,7 +98,7 @@ class DeviceAmpOptimWrapper(AmpOptimWrapper):
                 '(or leave it unset) or train on a GPU')
         OptimWrapper.__init__(self, **kwargs)
         self._scale_update_param = None
-        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+        self.loss_scaler = disabled_cpu_grad_scaler()
         self.cast_dtype = torch.bfloat16
 
     @contextmanager

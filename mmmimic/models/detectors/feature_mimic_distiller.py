@@ -74,7 +74,9 @@ class FeatureMimicDistiller(TwoStageDetector):
         teacher_config (str | dict): Teacher config file, ``mmdet::`` path, a
             whole config dict with ``model`` or a model dict. It is built in its
             own ``default_scope``.
-        teacher_ckpt (str, optional): Teacher checkpoint path or URL.
+        teacher_ckpt (str, optional): Teacher checkpoint path or URL, read
+            when training starts (:meth:`load_teacher_weights`), not at build
+            time: testing needs only the teacher's config.
         mimic_loss (dict, optional): Feature mimic loss
             (:class:`RoIMimicLoss`); None trains without feature mimic (the
             logit-mimic or two-stage-only baselines).
@@ -156,15 +158,18 @@ class FeatureMimicDistiller(TwoStageDetector):
         mimic_levels = self._check_config(mimic_levels)
 
         teacher = build_teacher(teacher_config)
-        load_teacher_checkpoint(teacher, teacher_ckpt)
         teacher.requires_grad_(False)
         teacher.eval()
         # a plain attribute, so that nn.Module does not register it
         object.__setattr__(self, 'teacher', teacher)
         self.teacher_ckpt = teacher_ckpt
+        # its weights come with the first training use (load_teacher_weights):
+        # testing and inference need no teacher checkpoint
+        self._teacher_loaded = False
         self._same_preprocessing = self._same_normalisation()
-        print_log(f'FeatureMimicDistiller: teacher {type(teacher).__name__} '
-                  f'from {teacher_ckpt}, frozen', logger='current')
+        print_log(f'FeatureMimicDistiller: teacher {type(teacher).__name__}, '
+                  f'frozen; its weights are read from {teacher_ckpt} when '
+                  'training starts', logger='current')
         self.mimic_levels, self.mimic_strides = self._match_levels(mimic_levels)
         if self.stage2_mimic is not None and not hasattr(
                 getattr(self.teacher, 'roi_head', None), '_bbox_forward'):
@@ -338,11 +343,31 @@ class FeatureMimicDistiller(TwoStageDetector):
         return super()._apply(fn, *args, **kwargs)
 
     def train(self, mode: bool = True) -> 'FeatureMimicDistiller':
-        """The teacher stays in eval mode whatever the mode."""
+        """The teacher stays in eval mode whatever the mode; train mode loads
+        its weights first (:meth:`load_teacher_weights`)."""
         teacher = self.__dict__.get('teacher')
         if teacher is not None:
+            if mode:
+                self.load_teacher_weights()
             teacher.train(False)
         return super().train(mode)
+
+    def load_teacher_weights(self) -> None:
+        """Load ``teacher_ckpt`` into the teacher, once.
+
+        Called by ``train()`` (the runner's train loop, on every rank, after a
+        resume too) and before any teacher forward (:meth:`_teacher_inputs`),
+        never at build time: ``tools/test.py`` and inference run the student
+        alone and need no teacher checkpoint. The weights are copied into the
+        teacher's existing tensors, so they land on its device and dtype.
+        """
+        if self.__dict__.get('_teacher_loaded', True):
+            return
+        load_teacher_checkpoint(self.teacher, self.teacher_ckpt)
+        self._teacher_loaded = True
+        if self.teacher_ckpt is not None:
+            print_log('FeatureMimicDistiller: teacher weights loaded from '
+                      f'{self.teacher_ckpt}', logger='current')
 
     def _same_normalisation(self) -> bool:
         """Whether student and teacher preprocess images identically."""
@@ -358,7 +383,9 @@ class FeatureMimicDistiller(TwoStageDetector):
 
     def _teacher_inputs(self, batch_inputs: Tensor) -> Tensor:
         """Re-normalise the student's batch where the teacher's preprocessor
-        uses another mean, std or channel order."""
+        uses another mean, std or channel order (and make sure the teacher has
+        its weights)."""
+        self.load_teacher_weights()
         if self._same_preprocessing:
             return batch_inputs
         student, teacher = self.data_preprocessor, self.teacher.data_preprocessor

@@ -11,7 +11,14 @@ from mmengine.config import Config, ConfigDict
 from mmengine.hub import get_config
 
 from mmmimic.registry import MODELS
-from mmmimic.utils.safe_load import safe_load_checkpoint
+from mmmimic.utils.model_checkpoint import (
+    check_checkpoint_matches,
+    checkpoint_state_dict,
+)
+from mmmimic.utils.safe_load import (
+    CheckpointNotFoundError,
+    safe_load_checkpoint,
+)
 
 TeacherConfig = Union[str, Path, dict, ConfigDict, Config]
 
@@ -70,46 +77,37 @@ def build_teacher(teacher_config: TeacherConfig) -> nn.Module:
     return MODELS.build(model_cfg)
 
 
-def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str]
-                            ) -> None:
+def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str],
+                            key: str = 'model.teacher_ckpt') -> None:
     """Load ``teacher_ckpt`` strictly, with errors that say what to fix.
 
     Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: its keys do not match the teacher built from the config.
+        CheckpointNotFoundError: the file does not exist.
+        DamagedCheckpointError: it is not a checkpoint, or a damaged one.
+        UnsafeCheckpointError: its pickle asks for code; nothing ran.
+        CheckpointMismatchError: its keys or shapes do not match the teacher
+            built from the config.
     """
     if teacher_ckpt is None:
         warnings.warn(
             'FeatureMimicDistiller: teacher_ckpt is None, so the teacher keeps '
             'its initial weights and mimicking it teaches nothing. Set '
-            'model.teacher_ckpt to the trained teacher checkpoint.',
+            f'{key} to the trained teacher checkpoint.',
             stacklevel=3)
         return
-    is_url = teacher_ckpt.startswith(('http://', 'https://', 's3://'))
-    if not is_url and not osp.isfile(teacher_ckpt):
-        raise FileNotFoundError(
-            f'teacher_ckpt={teacher_ckpt!r}: no such file. Train the teacher '
+    teacher_ckpt = str(teacher_ckpt)
+    if '://' not in teacher_ckpt and not osp.isfile(teacher_ckpt):
+        raise CheckpointNotFoundError(
+            f'{key}={teacher_ckpt!r}: no such file. Train the teacher '
             'first (python tools/train.py <teacher config> writes '
             'work_dirs/<teacher config name>/) or point the key at its '
-            'checkpoint: --cfg-options model.teacher_ckpt=PATH')
-    checkpoint = safe_load_checkpoint(teacher_ckpt, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint) \
-        if isinstance(checkpoint, dict) else checkpoint
-    state = {(k[len('module.'):] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    own = teacher.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [
-        f'{k}: {tuple(state[k].shape)} in the file, {tuple(own[k].shape)} in '
-        'the model' for k in own
-        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
-    ]
-    if missing or unexpected or mismatched:
-        raise ValueError(
-            f'teacher_ckpt={teacher_ckpt!r} does not match teacher_config: '
-            f'{len(missing)} missing key(s) {missing[:5]}, {len(unexpected)} '
-            f'unexpected key(s) {unexpected[:5]}, {len(mismatched)} shape '
-            f'mismatch(es) {mismatched[:3]}. Is it the checkpoint of that '
-            'config?')
+            f'checkpoint: --cfg-options {key}=PATH')
+    checkpoint = safe_load_checkpoint(teacher_ckpt, map_location='cpu',
+                                      key=key)
+    state = checkpoint_state_dict(checkpoint)
+    check_checkpoint_matches(
+        teacher, state, f'{key}={teacher_ckpt!r}',
+        what='the teacher built from model.teacher_config',
+        hint='Give the checkpoint trained with model.teacher_config, or the '
+        'config that checkpoint was trained with.')
     teacher.load_state_dict(state, strict=True)

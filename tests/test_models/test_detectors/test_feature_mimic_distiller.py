@@ -34,6 +34,8 @@ def build(cfg):
 def test_teacher_loaded_frozen_and_hidden(teacher_ckpt):
     path, state = teacher_ckpt
     model = build(distiller_cfg(path))
+    assert not model._teacher_loaded   # not at build time: test needs none
+    model.train()
     for key, value in model.teacher.state_dict().items():
         assert torch.equal(value, state[key]), key
     assert not any(k.startswith('teacher') for k in model.state_dict())
@@ -253,23 +255,57 @@ def test_bad_fade_iters(teacher_ckpt, fade):
 
 
 # -- bad input ------------------------------------------------------------------
-def test_missing_teacher_checkpoint():
-    with pytest.raises(FileNotFoundError, match='teacher_ckpt.*no such file.*'
-                       'model.teacher_ckpt'):
-        build(distiller_cfg('work_dirs/nope/iter_100.pth'))
+def test_missing_teacher_checkpoint_only_matters_for_training():
+    """Build, test mode and predict need no teacher checkpoint; train() and the
+    first teacher use say which key to fix."""
+    model = build(distiller_cfg('work_dirs/nope/iter_100.pth'))
+    model.eval()
+    model.predict(*batch(model))
+    with pytest.raises(FileNotFoundError, match='model.teacher_ckpt=.*no such '
+                       'file.*--cfg-options model.teacher_ckpt=PATH'):
+        model.train()
+    with pytest.raises(FileNotFoundError, match='model.teacher_ckpt'):
+        model._teacher_inputs(batch(model)[0])
+
+
+def test_teacher_weights_load_once_on_device_and_dtype(teacher_ckpt):
+    path, state = teacher_ckpt
+    model = build(distiller_cfg(path)).to(torch.float64)
+    model.train()
+    first = next(model.teacher.parameters())
+    assert first.dtype == torch.float64
+    assert all(torch.equal(v.double() if v.is_floating_point() else v,
+                           state[k].double() if v.is_floating_point()
+                           else state[k])
+               for k, v in model.teacher.state_dict().items())
+    model.eval()
+    model.train()   # no second read: the same tensors
+    assert next(model.teacher.parameters()) is first
 
 
 def test_teacher_checkpoint_of_another_model(tmp_path):
+    from mmmimic.utils.safe_load import CheckpointMismatchError
     other = build(tiny_detector(8))   # the student's size, not 16
     path = tmp_path / 'other.pth'
     torch.save(dict(state_dict=other.state_dict()), path)
-    with pytest.raises(ValueError, match='does not match teacher_config'):
-        build(distiller_cfg(str(path)))
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'model.teacher_ckpt=.*another model.*with '
+                       r'another shape.*in the file.*in the model'):
+        build(distiller_cfg(str(path))).train()
     partial = {k: v for k, v in build(tiny_detector(16)).state_dict()
                .items() if not k.startswith('roi_head')}
     torch.save(dict(state_dict=partial), path)
-    with pytest.raises(ValueError, match=r'missing key\(s\).*roi_head'):
-        build(distiller_cfg(str(path)))
+    with pytest.raises(ValueError, match=r'missing from the file.*roi_head'):
+        build(distiller_cfg(str(path))).train()
+
+
+def test_damaged_teacher_checkpoint_names_the_key(tmp_path):
+    from mmmimic.utils.safe_load import DamagedCheckpointError
+    path = tmp_path / 'teacher.pth'
+    path.write_bytes(b'')
+    with pytest.raises(DamagedCheckpointError,
+                       match=r"model.teacher_ckpt='.*teacher.pth'.*empty file"):
+        build(distiller_cfg(str(path))).train()
 
 
 def test_unresolvable_teacher_config():
@@ -317,11 +353,11 @@ def test_mixed_scopes_build_and_train():
     cfg['rpn_head'].update(in_channels=48, feat_channels=48)
     cfg['roi_head']['bbox_roi_extractor']['out_channels'] = 48
     cfg['roi_head']['bbox_head']['in_channels'] = 48
-    with pytest.warns(UserWarning, match='teacher_ckpt is None'):
-        model = build(cfg)
+    model = build(cfg)
     assert type(model.teacher).__name__ == 'FasterRCNN'
     assert type(model.backbone).__name__ == 'MobileNetV2'
-    model.train()
+    with pytest.warns(UserWarning, match='teacher_ckpt is None'):
+        model.train()
     inputs, samples = batch(model)
     losses = model.loss(inputs, samples)
     assert torch.isfinite(losses['loss_mimic'])
@@ -335,7 +371,7 @@ def test_from_an_mmdet_scoped_config():
     cfg['_scope_'] = 'mmdet'
     cfg['mimic_loss'] = dict(type='RoIMimicLoss', mode='roi_align')
     cfg['mimic_sampler'] = dict(type='MimicRegionSampler', num=32)
-    with DefaultScope.overwrite_default_scope('mmdet'), pytest.warns(UserWarning):
+    with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(ConfigDict(cfg))
     assert type(model.mimic_loss).__name__ == 'RoIMimicLoss'
     assert model.mimic_loss.mode == 'roi_align'
@@ -387,8 +423,7 @@ def test_mixed_into_an_mmdet_config_file():
     from ...conftest import REPO_ROOT
     cfg = Config.fromfile(f'{REPO_ROOT}/tests/data/mmdet_r18_mimic_r50_fpn.py')
     assert cfg.default_scope == 'mmdet'
-    with DefaultScope.overwrite_default_scope(cfg.default_scope), \
-            pytest.warns(UserWarning, match='teacher_ckpt is None'):
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
     assert type(model).__name__ == 'FeatureMimicDistiller'
     assert type(model.teacher).__name__ == 'FasterRCNN'

@@ -1,0 +1,154 @@
+"""Checkpoints against the model they are meant for.
+
+MMEngine loads non-strictly: a checkpoint of another model leaves the
+tensors it lacks at their random initial values, and the run goes on. Here a
+checkpoint is compared with the model first (:func:`check_checkpoint_matches`)
+and refused, naming a few keys and shapes, when it does not fit.
+:func:`use_checked_loading` makes a ``Runner``'s ``load_from`` go through the
+same reader and check (``tools/test.py``).
+"""
+import re
+from typing import Any, Dict, List, NamedTuple, Optional
+
+import torch.nn as nn
+from mmengine.logging import print_log
+
+from .safe_load import CheckpointMismatchError, safe_load_checkpoint
+
+
+class StateDictDiff(NamedTuple):
+    """How a checkpoint's ``state_dict`` differs from a model's."""
+
+    missing: List[str]
+    unexpected: List[str]
+    mismatched: List[str]   # 'key: (shape in the file), (shape in the model)'
+
+    def summary(self, what: str = 'the model', limit: int = 5) -> str:
+        """One sentence listing up to ``limit`` keys of each kind."""
+        parts = []
+        for label, keys in (
+                (f'of {what} missing from the file', self.missing),
+                (f'in the file unexpected by {what}', self.unexpected),
+                ('with another shape', self.mismatched)):
+            if keys:
+                more = f' and {len(keys) - limit} more' \
+                    if len(keys) > limit else ''
+                parts.append(f'{len(keys)} key(s) {label}: '
+                             f'{keys[:limit]}{more}')
+        return '; '.join(parts)
+
+
+def checkpoint_state_dict(checkpoint: Any) -> Dict[str, Any]:
+    """The ``state_dict`` of a checkpoint (or the checkpoint itself when it is
+    one), with a DDP ``module.`` prefix removed."""
+    state = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else checkpoint
+    if not isinstance(state, dict):
+        raise CheckpointMismatchError(
+            f'the checkpoint holds a {type(state).__name__}, not a state_dict')
+    return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+
+
+def compare_state_dict(model: nn.Module, state: Dict[str, Any]) -> StateDictDiff:
+    """Keys of ``model.state_dict()`` missing from ``state``, keys of ``state``
+    the model lacks, and keys whose shapes differ."""
+    own = model.state_dict()
+    mismatched = [
+        f'{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the '
+        'model' for k, v in own.items()
+        if k in state and hasattr(state[k], 'shape')
+        and tuple(state[k].shape) != tuple(v.shape)]
+    return StateDictDiff(missing=[k for k in own if k not in state],
+                         unexpected=[k for k in state if k not in own],
+                         mismatched=mismatched)
+
+
+def check_checkpoint_matches(model: nn.Module, state: Dict[str, Any],
+                             name: str, what: str = 'the model',
+                             allow_unexpected: bool = False,
+                             hint: str = '') -> StateDictDiff:
+    """Raise :class:`CheckpointMismatchError` unless ``state`` fits ``model``.
+
+    Args:
+        name (str): ``key='path'`` of the file, for the message.
+        what (str): What the model is, e.g. ``'the teacher built from
+            model.teacher_config'``.
+        allow_unexpected (bool): Only warn about keys the model lacks (a mimic
+            checkpoint tested with its student's plain config carries the
+            training-only adapter).
+        hint (str): Appended to the message: how to fix or override.
+
+    Returns:
+        StateDictDiff: The (acceptable) differences.
+    """
+    diff = compare_state_dict(model, state)
+    unexpected = [] if allow_unexpected else diff.unexpected
+    if diff.missing or diff.mismatched or unexpected:
+        shown = diff if not allow_unexpected else diff._replace(unexpected=[])
+        raise CheckpointMismatchError(
+            f'{name} is a checkpoint of another model: '
+            f'{shown.summary(what)}. Is it the checkpoint of this config? '
+            f'{hint}'.strip())
+    if diff.unexpected:
+        print_log(f'{name}: {len(diff.unexpected)} key(s) of the file are not '
+                  f'in {what} and are ignored: {diff.unexpected[:5]}',
+                  logger='current', level=30)
+    return diff
+
+
+def _target_model(model: nn.Module) -> nn.Module:
+    """The module a checkpoint's keys address: unwrap DDP and TTA wrappers."""
+    from mmengine.model import BaseTTAModel, is_model_wrapper
+    while True:
+        if is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+            model = model.module
+        else:
+            return model
+
+
+def use_checked_loading(runner, key: str = 'CHECKPOINT', strict: bool = True,
+                        hint: str = '') -> None:
+    """Route ``runner.load_checkpoint`` (``load_from``) through
+    :func:`safe_load_checkpoint` and :func:`check_checkpoint_matches`.
+
+    It runs where MMEngine loads, after the ``before_run`` hooks, and calls the
+    ``after_load_checkpoint`` hooks as MMEngine does.
+
+    Args:
+        runner (Runner): Built, not yet run.
+        key (str): The argument that named the checkpoint, for messages.
+        strict (bool): Refuse missing and reshaped keys (unexpected keys only
+            warn); False loads what fits, as MMEngine does, with a warning.
+        hint (str): How to override, appended to a refusal.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    def load_checkpoint(filename: str, map_location: Any = 'cpu',
+                        strict_: Optional[bool] = None, revise_keys=None,
+                        **kwargs) -> dict:
+        checkpoint = safe_load_checkpoint(filename, map_location=map_location,
+                                          key=key)
+        if not isinstance(checkpoint, dict):
+            checkpoint = dict(state_dict=checkpoint)
+        runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = _target_model(runner.model)
+        state = checkpoint_state_dict(checkpoint)
+        name = f'{key}={filename!r}'
+        if strict:
+            check_checkpoint_matches(model, state, name, hint=hint,
+                                     allow_unexpected=True)
+        else:
+            diff = compare_state_dict(model, state)
+            if diff.missing or diff.mismatched:
+                print_log(f'{name}: loading what fits: {diff.summary()}',
+                          logger='current', level=30)
+            state = {k: v for k, v in state.items()
+                     if k not in {m.split(':')[0] for m in diff.mismatched}}
+        checkpoint['state_dict'] = state
+        _load_checkpoint_to_model(model, checkpoint, strict=False,
+                                  revise_keys=[(r'^module\.', '')])
+        runner._has_loaded = True
+        runner.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    runner.load_checkpoint = load_checkpoint
