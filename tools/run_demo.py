@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Tuple
 
 import mmcv
@@ -89,6 +90,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--iters', type=int,
                         help='training iterations per student (default: the '
                         'configs\' 500; 8 with --quick)')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='CPU threads of each training and test (default '
+                        '1, whatever the machine has: float sums depend on '
+                        'how work is split, so the same seed gives the same '
+                        'numbers only with the same thread count)')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='trainings and tests run at the same time '
+                        '(default 2; changes the wall time, not the numbers)')
     parser.add_argument('--train-teacher', action='store_true',
                         help='train the teacher from the ImageNet weights '
                         '(first seed) instead of using the shipped one; '
@@ -96,17 +105,18 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run(cmd: List[str], log_path: str) -> None:
+def run(cmd: List[str], log_path: str, title: str = '') -> None:
     """Run a tool, its output into ``log_path``; fail loudly with the tail."""
     start = time.monotonic()
     with open(log_path, 'w') as log:
         proc = subprocess.run([sys.executable] + cmd, cwd=REPO, stdout=log,
-                              stderr=subprocess.STDOUT)
+                              stderr=subprocess.STDOUT, env=os.environ)
     if proc.returncode != 0:
         with open(log_path) as log:
             tail = log.read()[-4000:]
         raise SystemExit(f'{" ".join(cmd)} failed (log: {log_path}):\n{tail}')
-    print(f'  done in {time.monotonic() - start:.0f} s (log: '
+    title = f'{title}: ' if title else ''
+    print(f'  {title}done in {time.monotonic() - start:.0f} s (log: '
           f'{osp.relpath(log_path, REPO)})', flush=True)
 
 
@@ -206,51 +216,65 @@ def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
     return out, seed
 
 
-def train_students(args, data_dir: str, work_dir: str, teacher: str,
-                   seed: int) -> Dict[str, str]:
-    """Train the student alone and the mimic student with ``seed``; a
-    finished checkpoint is reused."""
-    checkpoints = {}
-    for name, config, role in RUNS[1:]:
-        run_dir = osp.join(work_dir, f'seed{seed}', role)
-        iters = args.iters or (8 if args.quick else Config.fromfile(
-            osp.join(CONFIGS, config)).train_cfg.max_iters)
-        ckpt = osp.join(run_dir, f'iter_{iters}.pth')
-        checkpoints[role] = ckpt
-        if osp.isfile(ckpt):
-            print(f'  {name}, seed {seed}: reusing {osp.relpath(ckpt, REPO)}')
-            continue
-        options = data_options(data_dir) + [
-            f'train_cfg.max_iters={iters}',
-            # no validation at the end: tools/test.py follows
-            f'train_cfg.val_begin={iters + 1}',
-            f'randomness.seed={seed}',
-        ]
-        if role == 'mimic':
-            options.append(f'model.teacher_ckpt={teacher}')
-        print(f'  {name}, seed {seed}: {config}, {iters} iterations',
-              flush=True)
-        run([osp.join('tools', 'train.py'), osp.join(CONFIGS, config),
-             '--work-dir', run_dir, '--cfg-options'] + options,
-            osp.join(work_dir, f'train_{role}_seed{seed}.log'))
-    return checkpoints
+Step = Tuple[str, List[str], str]   # title, tool command, log file
 
 
-def test_model(data_dir: str, work_dir: str, role: str, config: str,
-               checkpoint: str, teacher: str, tag: str) -> MissRateResult:
-    """``tools/test.py`` on the test split; the Reasonable MR result."""
+def run_parallel(jobs: List[List[Step]], workers: int) -> None:
+    """Run jobs, ``workers`` at a time; a job's steps run in order (train,
+    then test). No job's result depends on the others or on the order."""
+    def one(steps: List[Step]) -> None:
+        for title, cmd, log in steps:
+            print(f'  {title}: started', flush=True)
+            run(cmd, log, title)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(one, job) for job in jobs]:
+            future.result()
+
+
+def train_step(args, data_dir: str, work_dir: str, teacher: str, seed: int,
+               config: str, role: str) -> Tuple[str, List[Step]]:
+    """The checkpoint of ``role`` trained with ``seed``, and its training
+    (none when a finished checkpoint is there to reuse)."""
+    name = next(n for n, _, r in RUNS if r == role)
+    run_dir = osp.join(work_dir, f'seed{seed}', role)
+    iters = args.iters or (8 if args.quick else Config.fromfile(
+        osp.join(CONFIGS, config)).train_cfg.max_iters)
+    ckpt = osp.join(run_dir, f'iter_{iters}.pth')
+    if osp.isfile(ckpt):
+        print(f'  {name}, seed {seed}: reusing {osp.relpath(ckpt, REPO)}')
+        return ckpt, []
+    options = data_options(data_dir) + [
+        f'train_cfg.max_iters={iters}',
+        # no validation at the end: tools/test.py follows
+        f'train_cfg.val_begin={iters + 1}',
+        f'randomness.seed={seed}',
+    ]
+    if role == 'mimic':
+        options.append(f'model.teacher_ckpt={teacher}')
+    return ckpt, [(f'train {role}, seed {seed}, {iters} iterations',
+                   [osp.join('tools', 'train.py'), osp.join(CONFIGS, config),
+                    '--work-dir', run_dir, '--cfg-options'] + options,
+                   osp.join(work_dir, f'train_{role}_seed{seed}.log'))]
+
+
+def test_step(data_dir: str, work_dir: str, role: str, config: str,
+              checkpoint: str, tag: str) -> Tuple[Step, str]:
+    """``tools/test.py`` on the test split (a mimic config needs no teacher
+    checkpoint to test) and where its predictions go."""
     out_dir = osp.join(work_dir, tag, role)
     out = osp.join(out_dir, 'predictions.pkl')
-    options = data_options(data_dir)
-    if role == 'mimic':   # the distiller builds its teacher even to test
-        options.append(f'model.teacher_ckpt={teacher}')
-    run([osp.join('tools', 'test.py'), osp.join(CONFIGS, config), checkpoint,
-         '--work-dir', out_dir, '--out', out, '--cfg-options'] + options,
-        osp.join(work_dir, f'test_{role}_{tag}.log'))
-    with open(out, 'rb') as f:
-        predictions = pickle.load(f)
-    return evaluate_predictions(osp.join(data_dir, TEST_ANN),
-                                predictions)['Reasonable']
+    cmd = [osp.join('tools', 'test.py'), osp.join(CONFIGS, config), checkpoint,
+           '--work-dir', out_dir, '--out', out, '--cfg-options'
+           ] + data_options(data_dir)
+    return (f'test {role}, {tag}', cmd,
+            osp.join(work_dir, f'test_{role}_{tag}.log')), out
+
+
+def reasonable(data_dir: str, predictions: str) -> MissRateResult:
+    with open(predictions, 'rb') as f:
+        return evaluate_predictions(osp.join(data_dir, TEST_ANN),
+                                    pickle.load(f))['Reasonable']
 
 
 def student_model(config: str, checkpoint: str):
@@ -297,7 +321,8 @@ def report(mrs: Dict[str, Dict[str, float]], curves: Dict[str, MissRateResult],
     """Table (printed and results.md), results.json and the MR-FPPI PNG."""
     print('[4/4] comparison', flush=True)
     teacher_ms = stats['teacher']['latency_ms']
-    keys = [str(s) for s in seeds]
+    # the students' seeds, and the teacher's where it is not among them
+    keys = sorted({str(s) for s in seeds} | set(mrs['teacher']), key=int)
     header = ('| model | params (M) | GFLOPs | CPU ms / image | speed-up | ' +
               ' | '.join(f'MR-2 seed {k}' for k in keys) + ' | mean MR-2 |')
     lines = [header, '|' + '---|' * (6 + len(keys))]
@@ -309,7 +334,7 @@ def report(mrs: Dict[str, Dict[str, float]], curves: Dict[str, MissRateResult],
             f"{st['latency_ms']:.1f} | {teacher_ms / st['latency_ms']:.1f}x | " +
             ' | '.join(fmt_mr(mr.get(k)) for k in keys) + f' | {mean:.2f} |')
     table = '\n'.join(lines)
-    paired = [k for k in keys if k in mrs['student'] and k in mrs['mimic']]
+    paired = [str(s) for s in seeds]
     wins = sum(mrs['mimic'][k] < mrs['student'][k] for k in paired)
     summary = f'mimic below the student alone at {wins} of {len(paired)} seeds'
     teacher_mr = sum(mrs['teacher'].values()) / len(mrs['teacher'])
@@ -320,7 +345,14 @@ def report(mrs: Dict[str, Dict[str, float]], curves: Dict[str, MissRateResult],
         summary += (f'; mean share of the student-teacher gap closed by mimic: '
                     f'{100 * sum(gaps) / len(gaps):.0f} %')
     png = osp.join(work_dir, 'mr_fppi_demo.png')
-    save_mr_curves(curves, png)
+    colours = dict(teacher='black', student='tab:red', mimic='tab:blue')
+    dashes = ['-', '--', ':', '-.']
+    styles = {}
+    for name in curves:
+        role, seed = name.split(', seed ')
+        styles[name] = dict(color=colours[role],
+                            linestyle=dashes[keys.index(seed) % len(dashes)])
+    save_mr_curves(curves, png, styles)
     atomic_write_bytes(osp.join(work_dir, 'results.md'),
                        (table + '\n\n' + summary + '\n').encode())
     results = dict(seeds=seeds, models={
@@ -346,34 +378,44 @@ def main() -> None:
     data_dir = osp.abspath(args.data_dir or osp.join(REPO, 'data',
                                                      f'demo_caltech{suffix}'))
     os.makedirs(work_dir, exist_ok=True)
+    # the tools started below read these when torch starts
+    for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ[var] = str(args.threads)
+    torch.set_num_threads(args.threads)
     start = time.monotonic()
     prepare_data(args, data_dir, work_dir)
-    print('[2/4] training', flush=True)
+    print('[2/4] teacher', flush=True)
     teacher, teacher_seed = train_teacher(args, data_dir, work_dir) \
         if args.train_teacher else shipped_teacher()
     if not args.train_teacher:
         print(f'  {RUNS[0][0]}: shipped {osp.relpath(teacher, REPO)} '
               f'(SHA-256 checked, seed {teacher_seed})', flush=True)
-    checkpoints = {str(seed): train_students(args, data_dir, work_dir, teacher,
-                                             seed) for seed in args.seeds}
-    print('[3/4] testing', flush=True)
+    # one job per model and seed: train (unless done), then test; the
+    # longest first (mimic trainings run the teacher too), the teacher's test
+    # (nothing to train) last
+    jobs, outputs, first = [], {}, {}
+    for _, config, role in RUNS[:0:-1]:
+        for seed in args.seeds:
+            ckpt, steps = train_step(args, data_dir, work_dir, teacher, seed,
+                                     config, role)
+            first.setdefault(role, ckpt)
+            test, outputs[role, str(seed)] = test_step(
+                data_dir, work_dir, role, config, ckpt, f'seed{seed}')
+            jobs.append(steps + [test])
+    test, outputs['teacher', str(teacher_seed)] = test_step(
+        data_dir, work_dir, 'teacher', RUNS[0][1], teacher, 'teacher')
+    jobs.append([test])
+    print('[3/4] training and testing', flush=True)
+    run_parallel(jobs, args.jobs)
     mrs = {role: {} for _, _, role in RUNS}
     curves = {}
-    result = test_model(data_dir, work_dir, 'teacher', RUNS[0][1], teacher,
-                        teacher, 'teacher')
-    mrs['teacher'][str(teacher_seed)] = 100 * result.mr
-    curves[f'teacher, seed {teacher_seed}'] = result
-    for seed, ckpts in checkpoints.items():
-        for name, config, role in RUNS[1:]:
-            print(f'  {name}, seed {seed}', flush=True)
-            result = test_model(data_dir, work_dir, role, config, ckpts[role],
-                                teacher, f'seed{seed}')
-            mrs[role][seed] = 100 * result.mr
-            curves[f'{role}, seed {seed}'] = result
+    for (role, seed), out in outputs.items():
+        result = reasonable(data_dir, out)
+        mrs[role][seed] = 100 * result.mr
+        curves[f'{role}, seed {seed}'] = result
     print(f'  {result.num_positives} Reasonable pedestrians in '
           f'{result.num_images} test images', flush=True)
     image = first_test_image(data_dir)
-    first = checkpoints[str(args.seeds[0])]
     stats = {role: complexity(config, teacher if role == 'teacher' else
                               first[role], image, repeats=3 if args.quick
                               else 20) for _, config, role in RUNS}
