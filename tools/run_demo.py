@@ -23,7 +23,6 @@ generated Caltech-format dataset, through the real tools, over seeds.
 mean nothing.
 """
 import argparse
-import hashlib
 import json
 import os
 import os.path as osp
@@ -52,7 +51,11 @@ from mmmimic.evaluation import evaluate_predictions, save_mr_curves  # noqa: E40
 from mmmimic.evaluation.functional import MissRateResult  # noqa: E402
 from mmmimic.registry import MODELS  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
-from mmmimic.utils.atomic import atomic_path, atomic_write_bytes  # noqa: E402
+from mmmimic.utils.atomic import (  # noqa: E402
+    atomic_path,
+    atomic_write_bytes,
+    file_sha256,
+)
 from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
 from mmmimic.utils.benchmark import predict_ms  # noqa: E402
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
@@ -168,8 +171,7 @@ def shipped_teacher() -> Tuple[str, int]:
             f'the shipped demo teacher {osp.relpath(TEACHER_CKPT, REPO)} is '
             'missing (a clone without Git LFS or a partial copy?); restore it '
             'with git, or train one: python tools/run_demo.py --train-teacher')
-    with open(TEACHER_CKPT, 'rb') as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+    digest = file_sha256(TEACHER_CKPT)
     if digest != meta['SHA256']:
         raise SystemExit(
             f'{osp.relpath(TEACHER_CKPT, REPO)} has SHA-256 {digest}, but '
@@ -186,8 +188,7 @@ def strip_checkpoint(src: str, dst: str) -> str:
             if k in ('mmengine_version', 'seed', 'iter', 'dataset_meta')}
     with atomic_path(dst) as tmp:
         torch.save(dict(state_dict=checkpoint['state_dict'], meta=meta), tmp)
-    with open(dst, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return file_sha256(dst)
 
 
 def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:

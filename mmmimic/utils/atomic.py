@@ -1,3 +1,4 @@
+import hashlib
 import os
 import os.path as osp
 import tempfile
@@ -43,3 +44,12 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through :func:`atomic_path`."""
     with atomic_path(path) as tmp, open(tmp, 'wb') as f:
         f.write(data)
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()

@@ -7,7 +7,6 @@ student. The export keeps the student and its input scaling, and drops the rest.
 """
 import copy
 import datetime
-import hashlib
 import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
@@ -18,7 +17,7 @@ from mmengine.registry import DefaultScope
 
 from mmmimic.version import __version__
 
-from .atomic import atomic_path
+from .atomic import atomic_path, file_sha256
 from .safe_load import safe_load_checkpoint
 
 # model keys that only the distiller understands
@@ -137,14 +136,6 @@ def student_config(cfg: Config) -> Tuple[Config, List[str]]:
     return Config(out), sorted(set(found))
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def student_state_dict(checkpoint: dict) -> Tuple[Dict[str, torch.Tensor],
                                                   List[str]]:
     """The student's weights of a distiller checkpoint, and the dropped keys."""
@@ -230,7 +221,8 @@ def export_student(config: str, checkpoint: str, out_dir: str,
             source_config=osp.abspath(config),
             source_checkpoint=osp.abspath(checkpoint)
             if '://' not in checkpoint else checkpoint,
-            source_sha256=_sha256(checkpoint) if osp.isfile(checkpoint) else None,
+            source_sha256=file_sha256(checkpoint)
+            if osp.isfile(checkpoint) else None,
             source_iter=old_meta.get('iter'),
             source_epoch=old_meta.get('epoch'),
             dropped_keys=dropped,

