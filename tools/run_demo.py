@@ -57,7 +57,7 @@ from mmmimic.utils.atomic import (  # noqa: E402
     file_sha256,
 )
 from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
-from mmmimic.utils.benchmark import predict_ms  # noqa: E402
+from mmmimic.utils.benchmark import interleaved_ms, predict_fn  # noqa: E402
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
 from mmmimic.utils.student_export import student_state_dict  # noqa: E402
 
@@ -301,15 +301,23 @@ def first_test_image(data_dir: str) -> torch.Tensor:
     return torch.from_numpy(img).permute(2, 0, 1).contiguous()
 
 
-def complexity(config: str, checkpoint: str, image: torch.Tensor,
-               repeats: int = 10) -> Dict[str, float]:
-    """Parameters (M), GFLOPs and CPU latency (ms) of the trained model on one
-    640x480 test image (the RoI head's cost follows the proposals it keeps)."""
-    model = student_model(config, checkpoint)
+def complexity(models: Dict[str, Tuple[str, str]], image: torch.Tensor,
+               rounds: int = 10) -> Dict[str, Dict[str, float]]:
+    """Parameters (M), GFLOPs and CPU latency (ms) of each trained model
+    (role -> (config, checkpoint)) on one 640x480 test image (the RoI head's
+    cost follows the proposals it keeps). The latencies are medians of rounds
+    in which every model predicts in turn, so that the ratios come from one
+    run under the same conditions."""
+    built = {role: student_model(config, ckpt)
+             for role, (config, ckpt) in models.items()}
     shape = tuple(image.shape[-2:])
-    stats = model_complexity(model, shape, image)
-    latency = predict_ms(model, shape, repeats, warmup=2, image=image)
-    return dict(stats, latency_ms=latency)
+    stats = {role: model_complexity(model, shape, image)
+             for role, model in built.items()}
+    latency = interleaved_ms(
+        {role: predict_fn(model, shape, image=image)
+         for role, model in built.items()}, rounds, warmup=2)
+    return {role: dict(stats[role], latency_ms=latency[role])
+            for role in built}
 
 
 def fmt_mr(value) -> str:
@@ -417,9 +425,9 @@ def main() -> None:
     print(f'  {result.num_positives} Reasonable pedestrians in '
           f'{result.num_images} test images', flush=True)
     image = first_test_image(data_dir)
-    stats = {role: complexity(config, teacher if role == 'teacher' else
-                              first[role], image, repeats=3 if args.quick
-                              else 20) for _, config, role in RUNS}
+    stats = complexity(
+        {role: (config, teacher if role == 'teacher' else first[role])
+         for _, config, role in RUNS}, image, rounds=3 if args.quick else 20)
     report(mrs, curves, args.seeds, stats, work_dir)
     print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
 

@@ -147,12 +147,11 @@ def complexity(model, size: Tuple[int, int] = (480, 640),
     return dict(params=params, gflops=info['flops'] / 1e9)
 
 
-def predict_ms(model, size: Tuple[int, int], repeats: int = 10,
-               warmup: int = 2, device: str = 'cpu',
-               image: Optional[torch.Tensor] = None) -> float:
-    """Median latency (ms) of ``model`` predicting one image of ``size``
-    (preprocessing of the raw image included, as at deployment): ``image``,
-    (3, H, W) uint8 BGR, or noise."""
+def predict_fn(model, size: Tuple[int, int], device: str = 'cpu',
+               image: Optional[torch.Tensor] = None) -> Callable[[], None]:
+    """A call that makes ``model`` predict one image of ``size`` (preprocessing
+    of the raw image included, as at deployment): ``image``, (3, H, W) uint8
+    BGR, or noise. For :func:`median_ms` or :func:`interleaved_ms`."""
     from mmdet.structures import DetDataSample
     height, width = size
     if image is None:
@@ -168,7 +167,16 @@ def predict_ms(model, size: Tuple[int, int], repeats: int = 10,
         with torch.no_grad():
             model.predict(data['inputs'], data['data_samples'])
 
-    return median_ms(run, repeats, warmup, device)
+    return run
+
+
+def predict_ms(model, size: Tuple[int, int], repeats: int = 10,
+               warmup: int = 2, device: str = 'cpu',
+               image: Optional[torch.Tensor] = None) -> float:
+    """Median latency (ms) of ``model`` predicting one image of ``size``
+    (see :func:`predict_fn`)."""
+    return median_ms(predict_fn(model, size, device, image), repeats, warmup,
+                     device)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
