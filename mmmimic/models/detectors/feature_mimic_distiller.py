@@ -421,15 +421,19 @@ class FeatureMimicDistiller(TwoStageDetector):
             ``loss_mimic_s2_reg``, ``loss_mimic_logit_cls``,
             ``loss_mimic_logit_reg``.
         """
-        inputs, samples, (sx, sy) = self._scaled_batch(
-            batch_inputs, batch_data_samples, with_gt=True)
-        x = self.extract_feat(inputs)
         weight = self._mimic_weight()   # 0 once faded out: no teacher run
         teacher_x = None
         if weight > 0:
+            # the teacher first: its no-grad forward then runs in memory that
+            # the student's saved activations do not hold yet (on a CPU
+            # markedly faster than after the student's forward; the result
+            # is the same, the teacher draws no random numbers)
             with torch.no_grad():
                 teacher_x = self.teacher.extract_feat(
                     self._teacher_inputs(batch_inputs))
+        inputs, samples, (sx, sy) = self._scaled_batch(
+            batch_inputs, batch_data_samples, with_gt=True)
+        x = self.extract_feat(inputs)
 
         # RPN, keeping its raw outputs for the logit-mimic baseline
         rpn_samples = copy.deepcopy(samples)
