@@ -20,15 +20,17 @@ objects are dropped, as the benchmark drops them.
 """
 import glob
 import json
+import os
 import os.path as osp
 from dataclasses import dataclass
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from mmmimic.utils.atomic import atomic_write_bytes
 
-from .caltech_io import SeqReader, read_vbb
+from .caltech_io import CaltechFormatError, SeqReader, read_vbb
 
 TRAIN_SETS = tuple(f'set{i:02d}' for i in range(6))
 TEST_SETS = tuple(f'set{i:02d}' for i in range(6, 11))
@@ -103,8 +105,10 @@ def read_bbgt_txt(path: str) -> List[dict]:
 
 def video_objects(raw_dir: str, ann_dir: Optional[str], set_name: str,
                   video: str, frames: Sequence[int],
-                  new_annotations: Optional[str]) -> Dict[int, List[dict]]:
-    """Objects of the given frames from the ``.vbb`` or the bbGt text files."""
+                  new_annotations: Optional[str],
+                  num_frames: Optional[int] = None) -> Dict[int, List[dict]]:
+    """Objects of the given frames from the ``.vbb`` (which must annotate the
+    video's ``num_frames`` frames, when given) or the bbGt text files."""
     if new_annotations is not None:
         out = {}
         for frame in frames:
@@ -118,18 +122,19 @@ def video_objects(raw_dir: str, ann_dir: Optional[str], set_name: str,
                     f'{stem}.jpg.txt for frame {frame} of {set_name}/{video}')
             out[frame] = read_bbgt_txt(found[0])
         return out
-    vbb_path = osp.join(ann_dir or osp.join(raw_dir, 'annotations'), set_name,
-                        f'{video}.vbb')
-    if not osp.isfile(vbb_path):
+    vbb_file = vbb_path(raw_dir, ann_dir, set_name, video)
+    if not osp.isfile(vbb_file):
         raise FileNotFoundError(
-            f'{vbb_path}: annotation of {set_name}/{video}.seq not found; '
+            f'{vbb_file}: annotation of {set_name}/{video}.seq not found; '
             'put annotations/setXX/VYYY.vbb beside the videos or pass --ann-dir')
-    vbb = read_vbb(vbb_path)
+    vbb = read_vbb(vbb_file)
+    if num_frames is not None and vbb.num_frames != num_frames:
+        raise CaltechFormatError(
+            f'{vbb_file}: annotates {vbb.num_frames} frames but '
+            f'{set_name}/{video}.seq has {num_frames}: the annotation belongs '
+            'to another video, or one of the two files is truncated')
     out = {}
     for frame in frames:
-        if frame >= vbb.num_frames:
-            raise ValueError(f'{vbb_path}: {vbb.num_frames} frames, but the '
-                             f'video has frame {frame}')
         out[frame] = [
             dict(label=o.label, pos=o.pos.tolist(), occluded=o.occl,
                  posv=o.posv.tolist()) for o in vbb.frames[frame]
@@ -137,25 +142,53 @@ def video_objects(raw_dir: str, ann_dir: Optional[str], set_name: str,
     return out
 
 
+def vbb_path(raw_dir: str, ann_dir: Optional[str], set_name: str,
+             video: str) -> str:
+    return osp.join(ann_dir or osp.join(raw_dir, 'annotations'), set_name,
+                    f'{video}.vbb')
+
+
+def source_key(path: str) -> List[int]:
+    """What identifies a video's source for resuming: the ``.seq`` file's size
+    and modification time (ns)."""
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns]
+
+
 def convert_video(raw_dir: str, out_dir: str, set_name: str, video: str,
                   seq_path: str, skip: int, ann_dir: Optional[str] = None,
                   new_annotations: Optional[str] = None,
-                  rule: Optional[PositiveRule] = None
-                  ) -> Tuple[List[dict], List[list]]:
+                  rule: Optional[PositiveRule] = None,
+                  reuse: bool = False) -> Tuple[List[dict], List[list]]:
     """Write one video's sampled frames; return their image records and
-    per-image annotation records (without ids). Existing frames are kept."""
+    per-image annotation records (without ids).
+
+    The whole ``.seq`` is checked first (:meth:`SeqReader.check`), and
+    every frame written is decoded once and checked against the header. With
+    ``reuse`` (the sources are those of the earlier run that wrote them)
+    frames already written are kept; otherwise this video's earlier images
+    are removed first, so none is stale.
+    """
     rule = rule or PositiveRule()
     reader = SeqReader(seq_path)
+    reader.check()
     frames = frame_indices(len(reader), skip)
     objects = video_objects(raw_dir, ann_dir, set_name, video, frames,
-                            new_annotations)
+                            new_annotations, num_frames=len(reader))
     image_dir = osp.join(out_dir, 'images')
+    prefix = image_name(set_name, video, 0)[:-len('00000.jpg')]
+    if not reuse and osp.isdir(image_dir):
+        for name in os.listdir(image_dir):
+            if name.startswith(prefix):
+                os.remove(osp.join(image_dir, name))
     images, annotations = [], []
     for frame in frames:
         name = image_name(set_name, video, frame)
         path = osp.join(image_dir, name)
         if not osp.isfile(path):
-            atomic_write_bytes(path, reader.frame(frame))
+            data = reader.frame(frame)
+            reader.image(frame, data)
+            atomic_write_bytes(path, data)
         images.append(dict(file_name=name, width=reader.header.width,
                            height=reader.header.height, set=set_name,
                            video=video, frame=frame))
@@ -195,3 +228,78 @@ def build_coco(images: List[dict], annotations: List[List[dict]]) -> dict:
     return dict(images=coco_images, annotations=coco_anns,
                 categories=[dict(id=1, name='person')])
 
+
+
+MANIFEST = 'convert_manifest.json'
+
+
+class _Serial:
+    """Pool stand-in for one worker (no subprocesses)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def imap(fn, items):
+        return map(fn, items)
+
+
+def _convert_one(raw_dir, out_dir, skip, ann_dir, new_annotations, rule,
+                 job):
+    (set_name, video, path), reuse = job
+    return convert_video(raw_dir, out_dir, set_name, video, path, skip,
+                         ann_dir=ann_dir, new_annotations=new_annotations,
+                         rule=rule, reuse=reuse)
+
+
+def convert_split(raw_dir: str, out_dir: str, split: str, skip: int,
+                  ann_dir: Optional[str] = None,
+                  new_annotations: Optional[str] = None,
+                  rule: Optional[PositiveRule] = None, workers: int = 1,
+                  progress: bool = True) -> str:
+    """Convert every video of ``split`` ('train': set00-05, 'test':
+    set06-10) and write ``OUT/annotations/{split file}``; returns its path.
+
+    Resumable: ``OUT/convert_manifest.json`` (written atomically after each
+    video) records the size and mtime of each converted ``.seq``; the images
+    of a video whose source is unchanged are kept, those of a changed or new
+    one are written again. On any error no annotation file is written.
+    """
+    from multiprocessing import Pool
+
+    from tqdm import tqdm
+    sets = TRAIN_SETS if split == 'train' else TEST_SETS
+    videos = find_videos(raw_dir, sets)
+    if not videos:
+        raise FileNotFoundError(
+            f'{raw_dir}: no {sets[0]}/V*.seq ... {sets[-1]}/V*.seq for the '
+            f'{split} split')
+    os.makedirs(osp.join(out_dir, 'images'), exist_ok=True)
+    manifest_path = osp.join(out_dir, MANIFEST)
+    manifest = {}
+    if osp.isfile(manifest_path):
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+    keys = {f'{s}/{v}': source_key(p) for s, v, p in videos}
+    jobs = [(video, manifest.get(f'{video[0]}/{video[1]}') ==
+             keys[f'{video[0]}/{video[1]}']) for video in videos]
+    work = partial(_convert_one, raw_dir, out_dir, skip, ann_dir,
+                   new_annotations, rule or PositiveRule())
+    images, annotations = [], []
+    with Pool(workers) if workers > 1 else _Serial() as pool:
+        results = pool.imap(work, jobs)
+        if progress:
+            results = tqdm(results, total=len(videos),
+                           desc=f'{split} videos', unit='video')
+        for ((set_name, video, _), _), (video_images, video_anns) in zip(
+                jobs, results):
+            images += video_images
+            annotations += video_anns
+            manifest[f'{set_name}/{video}'] = keys[f'{set_name}/{video}']
+            atomic_write_json(manifest_path, manifest)
+    out = osp.join(out_dir, 'annotations', split_file_name(split, skip))
+    atomic_write_json(out, build_coco(images, annotations))
+    return out

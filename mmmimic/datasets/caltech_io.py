@@ -8,6 +8,12 @@ as a double), followed by the frames. For compressed formats each frame is a
 timestamp and, in some files, zero padding; the padding is found from the file
 rather than assumed. Frames are returned as the original image bytes.
 
+The chain of size words is the file's only index, and it is checked against
+the header both ways: every frame the header counts must be there, start with
+the image signature and end with the image's end marker, and no further frame
+may follow the last one (a header that undercounts). :meth:`SeqReader.image`
+decodes a frame and checks its size against the header's width and height.
+
 ``.vbb``: a MATLAB file holding the struct ``A`` of Dollár's video bounding box
 toolbox: ``nFrame``, ``objLists`` (per frame, a struct array with ``id``,
 ``pos`` ``[l t w h]``, ``posv`` (visible part), ``occl``, ``lock``), ``objLbl``
@@ -30,7 +36,9 @@ MAX_PADDING = 64
 JPEG_FORMATS = (102, 201)
 PNG_FORMATS = (1, 2)
 JPEG_SOI = b'\xff\xd8'
+JPEG_EOI = b'\xff\xd9'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+PNG_END = b'IEND\xaeB`\x82'     # the IEND chunk's type and CRC
 
 
 class CaltechFormatError(ValueError):
@@ -101,20 +109,24 @@ class SeqReader:
         return self.header.num_frames
 
     def _index(self) -> None:
-        """Walk the file: offset and size of every frame."""
+        """Walk the file: offset and size of every frame, checked (see the
+        module docstring)."""
         offsets, sizes = [], []
         file_size = osp.getsize(self.path)
+        count = self.header.num_frames
+        end = PNG_END if self.ext == '.png' else JPEG_EOI
         with open(self.path, 'rb') as f:
             pos = SEQ_HEADER_SIZE
-            for i in range(self.header.num_frames):
+            for i in range(count):
                 if i > 0:
                     pos = self._find_next(f, pos, file_size, i)
                 f.seek(pos)
                 word = f.read(4)
                 if len(word) < 4:
                     raise CaltechFormatError(
-                        f'{self.path}: frame {i} of {self.header.num_frames}: '
-                        f'file ends at byte {file_size} (truncated)')
+                        f'{self.path}: frame {i}: the header counts {count} '
+                        f'frames but the file ends at byte {file_size} '
+                        '(truncated)')
                 size, = struct.unpack('<I', word)
                 if size < 4 + len(self.signature) or pos + size > file_size:
                     raise CaltechFormatError(
@@ -125,26 +137,46 @@ class SeqReader:
                     raise CaltechFormatError(
                         f'{self.path}: frame {i} at byte {pos} does not start '
                         f'with a {self.ext} image (corrupt)')
+                f.seek(pos + size - len(end))
+                if f.read(len(end)) != end:
+                    raise CaltechFormatError(
+                        f'{self.path}: frame {i}: the {size - 4} image bytes '
+                        f'at byte {pos + 4} do not end with the {self.ext} end '
+                        'marker (size word or image data corrupt)')
                 offsets.append(pos)
                 sizes.append(size)
                 pos += size + TIMESTAMP_BYTES
+            if count and self._next_frame(f, pos, file_size) is not None:
+                raise CaltechFormatError(
+                    f'{self.path}: the header counts {count} frames but '
+                    f'another frame follows the last one at byte {pos} '
+                    '(header frame count too small)')
         self._offsets, self._sizes = offsets, sizes
 
-    def _find_next(self, f, pos: int, file_size: int, index: int) -> int:
-        """First ``pos + pad`` (pad a multiple of 4, zeros skipped) where a size
-        word is followed by the image signature."""
+    def _next_frame(self, f, pos: int, file_size: int) -> Optional[int]:
+        """First ``pos + pad`` (pad a multiple of 4: the zero padding after a
+        frame's timestamp) where a size word is followed by the image
+        signature, or None."""
         for pad in range(0, MAX_PADDING + 1, 4):
             start = pos + pad
             f.seek(start)
             chunk = f.read(4 + len(self.signature))
             if len(chunk) < 4 + len(self.signature):
-                break
+                return None
             size, = struct.unpack('<I', chunk[:4])
             if chunk[4:] == self.signature and start + size <= file_size:
                 return start
-        raise CaltechFormatError(
-            f'{self.path}: frame {index} of {self.header.num_frames}: no frame '
-            f'found after byte {pos} (truncated or corrupt file)')
+        return None
+
+    def _find_next(self, f, pos: int, file_size: int, index: int) -> int:
+        """Start of frame ``index``, the first after ``pos``."""
+        start = self._next_frame(f, pos, file_size)
+        if start is None:
+            raise CaltechFormatError(
+                f'{self.path}: frame {index}: the header counts '
+                f'{self.header.num_frames} frames but none is found after '
+                f'byte {pos} (truncated or corrupt file)')
+        return start
 
     def frame(self, index: int) -> bytes:
         """The original image bytes of frame ``index`` (0-based)."""
@@ -156,6 +188,32 @@ class SeqReader:
         with open(self.path, 'rb') as f:
             f.seek(self._offsets[index] + 4)
             return f.read(self._sizes[index] - 4)
+
+    def check(self) -> None:
+        """Check the whole file before any frame is used: the chain of size
+        words against the header's frame count (both ways), every frame's
+        markers, and the first frame's decoded size against the header."""
+        self._index()
+        if len(self):
+            self.image(0)
+
+    def image(self, index: int, data: Optional[bytes] = None) -> np.ndarray:
+        """Frame ``index`` decoded, (H, W, 3) uint8 BGR, checked against the
+        header's width and height. ``data``: its bytes if already read."""
+        import cv2
+        data = self.frame(index) if data is None else data
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if img is None:
+            raise CaltechFormatError(
+                f'{self.path}: frame {index}: the {len(data)} bytes of '
+                f'{self.ext} data do not decode (corrupt image)')
+        height, width = img.shape[:2]
+        if (width, height) != (self.header.width, self.header.height):
+            raise CaltechFormatError(
+                f'{self.path}: frame {index} decodes to {width}x{height} but '
+                f'the header says {self.header.width}x{self.header.height} '
+                '(header or image corrupt)')
+        return img
 
     def __iter__(self) -> Iterator[bytes]:
         if self._offsets is None:

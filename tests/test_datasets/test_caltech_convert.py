@@ -118,6 +118,50 @@ def test_resumes_without_rewriting(tmp_path):
     assert os.stat(image).st_mtime == 1
 
 
+def test_changed_source_converted_again(tmp_path):
+    """Resume is keyed on the source: after the .seq changes, its frames are
+    written again and frames it no longer has are removed."""
+    raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
+    make_raw(raw, sets=('set06', ))
+    assert convert(raw, out, '--splits', 'test').returncode == 0
+    manifest = json.load(open(osp.join(out, 'convert_manifest.json')))
+    seq = osp.join(raw, 'set06', 'V000.seq')
+    assert manifest['set06/V000'] == [os.stat(seq).st_size,
+                                      os.stat(seq).st_mtime_ns]
+    # the fixed source: other pictures, and only 40 frames (no frame 59)
+    rng = np.random.default_rng(1)
+    fixed = [cv2.imencode('.jpg', rng.integers(0, 255, (48, 64, 3),
+                                               dtype=np.uint8))[1].tobytes()
+             for _ in range(40)]
+    write_seq(seq, fixed, 64, 48)
+    vbb = osp.join(raw, 'annotations', 'set06', 'V000.vbb')
+    write_vbb(vbb, VbbAnnotation(40, ['person'], [[] for _ in range(40)]))
+    proc = convert(raw, out, '--splits', 'test')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(osp.join(out, 'images', 'set06_V000_I00029.jpg'), 'rb') as f:
+        assert f.read() == fixed[29]
+    assert not osp.exists(osp.join(out, 'images', 'set06_V000_I00059.jpg'))
+    test = json.load(open(osp.join(out, 'annotations', 'test.json')))
+    assert [im['file_name'] for im in test['images']] == [
+        'set06_V000_I00029.jpg']
+
+
+def test_vbb_of_another_length_refused(tmp_path):
+    """A .vbb must annotate exactly the video's frames, in both directions."""
+    raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
+    make_raw(raw, sets=('set06', ))
+    vbb = osp.join(raw, 'annotations', 'set06', 'V000.vbb')
+    for frames in (NUM_FRAMES - 5, NUM_FRAMES + 5):
+        write_vbb(vbb, VbbAnnotation(frames, ['person'],
+                                     [[] for _ in range(frames)]))
+        proc = convert(raw, out, '--splits', 'test')
+        assert proc.returncode != 0
+        assert 'CaltechFormatError' in proc.stderr
+        assert (f'V000.vbb: annotates {frames} frames but set06/V000.seq has '
+                f'{NUM_FRAMES}') in proc.stderr
+        assert not osp.exists(osp.join(out, 'annotations', 'test.json'))
+
+
 def test_broken_video_leaves_no_json_and_names_the_file(tmp_path):
     raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
     make_raw(raw, sets=('set06', ))

@@ -66,6 +66,55 @@ def test_truncated_seq_names_file_and_frame(tmp_path):
         list(SeqReader(str(bad)))
 
 
+@needs_peds30
+def test_seq_header_checked_against_frames(tmp_path):
+    """The header's frame count and image size against the frames, both
+    ways, each mismatch named with the file, the frame and both values."""
+    raw = open(PEDS30, 'rb').read()
+    reader = SeqReader(PEDS30)
+    reader.check()                      # the real file passes
+
+    def variant(name, data):
+        path = tmp_path / name
+        path.write_bytes(bytes(data))
+        return SeqReader(str(path))
+
+    under = bytearray(raw)
+    struct.pack_into('<I', under, 548 + 24, 29)     # one frame uncounted
+    with pytest.raises(CaltechFormatError,
+                       match=r'under\.seq: the header counts 29 frames but '
+                       r'another frame follows the last one'):
+        variant('under.seq', under).check()
+    over = bytearray(raw)
+    struct.pack_into('<I', over, 548 + 24, 31)
+    with pytest.raises(CaltechFormatError,
+                       match=r'over\.seq: frame 30: the header counts 31'):
+        variant('over.seq', over).check()
+    size = bytearray(raw)
+    struct.pack_into('<2I', size, 548, 320, 240)
+    with pytest.raises(CaltechFormatError,
+                       match=r'size\.seq: frame 0 decodes to 640x480 but the '
+                       r'header says 320x240'):
+        variant('size.seq', size).check()
+    # a size word 2 bytes short still finds the next frame's padding, but the
+    # frame no longer ends with the JPEG end marker
+    short = bytearray(raw)
+    offset, length = reader._offsets[4], reader._sizes[4]
+    struct.pack_into('<I', short, offset, length - 2)
+    with pytest.raises(CaltechFormatError,
+                       match=r'short\.seq: frame 4: .* do not end with the '
+                       r'\.jpg end marker'):
+        variant('short.seq', short).check()
+    # garbage inside frame 6's JPEG data that the decoder refuses
+    garbage = bytearray(raw)
+    start = reader._offsets[6] + 4
+    garbage[start + 2:start + 600] = b'\xff' * 598
+    with pytest.raises(CaltechFormatError,
+                       match=r'garbage\.seq: frame 6: the \d+ bytes of \.jpg '
+                       r'data do not decode'):
+        variant('garbage.seq', garbage).image(6)
+
+
 def test_not_a_seq(tmp_path):
     path = tmp_path / 'x.seq'
     path.write_bytes(b'\x00' * 2000)
