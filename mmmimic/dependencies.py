@@ -5,6 +5,7 @@ undefined symbol deep inside mmdet; here it becomes one message that names every
 problem and what to install.
 """
 import importlib
+import warnings
 from importlib import metadata
 from typing import Callable, List, Optional, Tuple
 
@@ -24,6 +25,12 @@ REQUIRED: Tuple[Tuple[str, str, Optional[str]], ...] = (
     ('mmpretrain', '1.2.0', '1.3.0'),
 )
 
+# The newest release series the test suite has run on (README, "Supported
+# stacks"): a newer one is let through with a warning that says what is tested.
+NEWEST_TESTED: Tuple[Tuple[str, str, str], ...] = (
+    ('torch', '2.14', 'torch==2.14.1 torchvision==0.29.1'),
+)
+
 FIX_HINT = (
     'Fix: on a CPU machine run `bash tools/install.sh` in the mmmimic repository '
     '(it creates .venv with every pin); on a GPU machine install your CUDA torch, '
@@ -34,6 +41,29 @@ FIX_HINT = (
 
 class DependencyError(ImportError):
     """A dependency of mmmimic is missing, has the wrong version or fails to load."""
+
+
+class UntestedDependencyWarning(UserWarning):
+    """A dependency is newer than any release mmmimic has been tested with."""
+
+
+def untested_versions(
+        version_of: Callable[[str], str] = metadata.version) -> List[str]:
+    """One line per distribution newer than the newest tested series."""
+    lines = []
+    for dist, series, pin in NEWEST_TESTED:
+        try:
+            found = version_of(dist)
+            release = Version(found.split('+')[0]).release
+        except (metadata.PackageNotFoundError, InvalidVersion):
+            continue     # version_problems() reports these
+        newest = Version(series).release
+        if release[:len(newest)] > newest:
+            lines.append(
+                f'{dist} {found} is newer than the newest {dist} mmmimic is '
+                f'tested with ({series}.x); if something fails, install '
+                f'`pip install {pin}` (README.md, "Supported stacks")')
+    return lines
 
 
 def _spec(low: str, high: Optional[str]) -> str:
@@ -88,6 +118,8 @@ def check_dependencies(
     problems = version_problems(version_of)
     if not problems:
         problems = load_problems()
+    for line in untested_versions(version_of):
+        warnings.warn(line, UntestedDependencyWarning, stacklevel=2)
     if problems:
         lines = '\n'.join(f'  - {p}' for p in problems)
         raise DependencyError(

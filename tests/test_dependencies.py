@@ -6,7 +6,13 @@ from importlib import metadata
 
 import pytest
 
-from mmmimic.dependencies import DependencyError, check_dependencies, version_problems
+from mmmimic.dependencies import (
+    DependencyError,
+    UntestedDependencyWarning,
+    check_dependencies,
+    untested_versions,
+    version_problems,
+)
 
 GOOD = {'torch': '2.14.1+cu130', 'torchvision': '0.29.1+cu130',
         'numpy': '1.26.4', 'mmengine': '0.10.7', 'mmcv': '2.1.0',
@@ -57,6 +63,22 @@ def test_each_problem_is_named(dist, version, expected):
     problems = version_problems(fake_versions(**{dist: version}))
     assert len(problems) == 1
     assert expected in problems[0]
+
+
+def test_newer_torch_than_tested_is_named_in_a_warning():
+    """A torch newer than the newest tested series passes with one warning
+    that names the tested series and the pin to install if something fails."""
+    assert untested_versions(fake_versions()) == []
+    assert untested_versions(fake_versions(**OLDEST)) == []
+    assert untested_versions(fake_versions(torch='2.14.9')) == []
+    lines = untested_versions(fake_versions(torch='2.15.0+cu131'))
+    assert len(lines) == 1
+    assert 'torch 2.15.0+cu131 is newer than the newest torch mmmimic is ' \
+        'tested with (2.14.x)' in lines[0]
+    assert 'pip install torch==2.14.1 torchvision==0.29.1' in lines[0]
+    assert untested_versions(fake_versions(torch='3.0.0'))
+    with pytest.warns(UntestedDependencyWarning, match='torch 2.15.0'):
+        check_dependencies(fake_versions(torch='2.15.0'))
 
 
 def test_all_problems_in_one_message_with_the_fix():
