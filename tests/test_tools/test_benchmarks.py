@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from ..conftest import REPO_ROOT
 
@@ -33,3 +34,19 @@ def test_benchmark_quick(script, header, keys, tmp_path):
     if script == 'mimic_overhead.py':
         for row in figures['results']:
             assert row['overhead'] > 0 and row['mimic_step'] > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('script', ['mimic_overhead.py', 'mimic_loss.py',
+                                    'student_speed.py'])
+def test_benchmark_quick_on_cuda(script, tmp_path):
+    """The benchmarks with --device cuda: inputs, models and timers on the
+    GPU (the complexity counter does not move inputs itself)."""
+    out = tmp_path / 'figures.json'
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'benchmarks', script), '--json',
+         str(out), '--quick', '--device', 'cuda'],
+        capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures['results']
