@@ -20,7 +20,10 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${MMMIMIC_VENV:-$REPO/.venv}
 PYTHON=${PYTHON:-python3.11}
-TORCH_SPECS=${MMMIMIC_TORCH:-"torch==2.14.1 torchvision==0.29.1"}
+# the torch pair: $MMMIMIC_TORCH, else the one this environment was made with
+# (so that a plain re-run never swaps the torch of, say, .venv-compat), else ours
+TORCH_SPECS=${MMMIMIC_TORCH:-$(cat "$VENV/.mmmimic-torch" 2>/dev/null \
+    || echo "torch==2.14.1 torchvision==0.29.1")}
 MMCV_VERSION=2.1.0
 OPENMIM_VERSION=0.3.9
 DEEP_SORT_VERSION=1.3.2
@@ -71,6 +74,7 @@ if ! torch_ok $TORCH_SPECS; then
     # shellcheck disable=SC2086
     "${PIP[@]}" install $TORCH_SPECS
 fi
+echo "$TORCH_SPECS" >"$VENV/.mmmimic-torch.tmp" && mv "$VENV/.mmmimic-torch.tmp" "$VENV/.mmmimic-torch"
 # From here on nothing may replace torch: pin what is installed.
 CONSTRAINTS=$VENV/.mmmimic-constraints.txt
 "$PY" - >"$CONSTRAINTS.tmp" <<'EOF'

@@ -9,6 +9,7 @@ from mmengine.registry import DefaultScope
 
 from mmmimic.registry import MODELS
 from mmmimic.utils import UnsafeCheckpointError, safe_load_checkpoint
+from mmmimic.utils.checkpoint_compat import weights_only_accepts_named_globals
 
 from ..test_models._tiny import distiller_cfg
 
@@ -71,7 +72,13 @@ def test_missing_file():
 
 
 # -- both loading paths: torch's allow-list and mmmimic's restricted unpickler --
-METHODS = ['weights_only', 'restricted']
+# torch's weights_only loader is mmmimic's path only where it takes MMEngine's
+# globals by name (torch >= 2.6); elsewhere mmmimic uses its restricted unpickler
+NAMED_GLOBALS = weights_only_accepts_named_globals()
+METHODS = [pytest.param('weights_only', marks=pytest.mark.skipif(
+    not NAMED_GLOBALS, reason=f'torch {torch.__version__} cannot allow-list '
+    'globals by name (torch < 2.6): mmmimic uses the restricted unpickler')),
+    'restricted']
 
 
 class RunsAShellCommand:
@@ -178,7 +185,8 @@ def test_restricted_path_is_the_default_where_torch_lacks_named_globals(
                         lambda: False)
     monkeypatch.setattr(torch, 'load', spy)
     monkeypatch.setattr(torch.serialization, 'add_safe_globals',
-                        lambda *a: pytest.fail('allow-list changed'))
+                        lambda *a: pytest.fail('allow-list changed'),
+                        raising=False)
     assert safe_load.default_method() == 'restricted'
     path = tmp_path / 'iter_3.pth'
     runner_like_checkpoint(path)
@@ -189,16 +197,20 @@ def test_restricted_path_is_the_default_where_torch_lacks_named_globals(
 
 
 def test_capability_probe_on_this_torch():
-    from mmmimic.utils.checkpoint_compat import (
-        weights_only_accepts_named_globals,
-    )
+    """The probe agrees with the release notes: named globals from 2.6 on."""
+    from packaging.version import Version
+
     from mmmimic.utils.safe_load import default_method
-    before = list(torch.serialization.get_safe_globals())
-    assert weights_only_accepts_named_globals() is True   # torch 2.14 here
-    assert default_method() == 'weights_only'
-    assert list(torch.serialization.get_safe_globals()) == before
+    get = getattr(torch.serialization, 'get_safe_globals', list)   # 2.5+
+    before = list(get())
+    expected = Version(torch.__version__.split('+')[0]) >= Version('2.6')
+    assert weights_only_accepts_named_globals() is expected
+    assert default_method() == ('weights_only' if expected else 'restricted')
+    assert list(get()) == before
 
 
+@pytest.mark.skipif(not NAMED_GLOBALS, reason='simulates torch 2.4-2.5 on a '
+                    'torch >= 2.6')
 def test_capability_probe_false_when_pairs_break_torch(monkeypatch):
     """torch 2.4-2.5 read every allow-list entry as an object: the probe sees
     the AttributeError and says False, leaving the allow-list as it was."""
