@@ -2,10 +2,18 @@
 # a few seconds when already done).
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The second supported stack (README, "Supported stacks"): what `mim` gives GPU
+# users, here from PyPI with mmcv 2.1.0 built from source against it (C++17).
+COMPAT_VENV ?= .venv-compat
+COMPAT_TORCH ?= torch==2.1.2 torchvision==0.16.2
 
-.PHONY: install demo demo-quick test test-fast lint
+.PHONY: install install-compat demo demo-quick test test-fast test-compat lint
 install:
 	MMMIMIC_VENV=$(abspath $(VENV)) bash tools/install.sh
+
+install-compat:
+	MMMIMIC_VENV=$(abspath $(COMPAT_VENV)) MMMIMIC_TORCH="$(COMPAT_TORCH)" \
+		bash tools/install.sh
 
 demo: install
 	$(PY) tools/run_demo.py
@@ -15,6 +23,9 @@ demo-quick: install
 
 test: install
 	$(PY) -m pytest tests
+
+test-compat: install-compat
+	$(COMPAT_VENV)/bin/python -m pytest tests
 
 test-fast: install
 	$(PY) -m pytest tests -m "not slow"
