@@ -229,7 +229,6 @@ def build_coco(images: List[dict], annotations: List[List[dict]]) -> dict:
                 categories=[dict(id=1, name='person')])
 
 
-
 MANIFEST = 'convert_manifest.json'
 
 
