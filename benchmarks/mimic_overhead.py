@@ -77,7 +77,7 @@ def measure(name: str, args) -> dict:
     data = synthetic_batch(student, batch_size, size, preprocess=False)
     student_opt = OptimWrapper(torch.optim.SGD(student.parameters(), lr=1e-4))
     mimic_opt = OptimWrapper(torch.optim.SGD(mimic.parameters(), lr=1e-4))
-    teacher_inputs = mimic._teacher_inputs(
+    teacher_inputs = mimic.teacher_inputs(
         mimic.data_preprocessor(data, True)['inputs'])
 
     def teacher_forward():

@@ -50,6 +50,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 
 from mmmimic.evaluation import evaluate_predictions, save_mr_curves  # noqa: E402
 from mmmimic.evaluation.functional import MissRateResult  # noqa: E402
+from mmmimic.models.distillers.student_export import student_state_dict  # noqa: E402
 from mmmimic.registry import MODELS  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.atomic import (  # noqa: E402
@@ -60,7 +61,6 @@ from mmmimic.utils.atomic import (  # noqa: E402
 from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
 from mmmimic.utils.benchmark import interleaved_ms, predict_fn  # noqa: E402
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
-from mmmimic.utils.student_export import student_state_dict  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 RUNS = [

@@ -44,10 +44,10 @@ def mimic_views(model, data: dict, level: int, num_regions: int) -> dict:
     batch = model.data_preprocessor(data, False)
     inputs, samples = batch['inputs'], batch['data_samples']
     with torch.no_grad():
-        s_inputs, s_samples, (sx, sy) = model._scaled_batch(
+        s_inputs, s_samples, (sx, sy) = model.student_view(
             inputs, samples, with_gt=False)
         x = model.extract_feat(s_inputs)
-        teacher_x = model.teacher.extract_feat(model._teacher_inputs(inputs))
+        teacher_x = model.teacher_features(inputs)
         student, teacher = model.mimic_pairs(x, teacher_x)
         s_map, t_map = student[level][0], teacher[level][0]
         proposals = model.rpn_head.predict(x, s_samples, rescale=False)[0]

@@ -26,8 +26,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmmimic  # noqa: F401
-from mmmimic.models.detectors.feature_mimic_distiller import feature_strides
-from mmmimic.models.detectors.teacher import load_teacher_config
+from mmmimic.models.distillers import feature_strides
+from mmmimic.models.distillers.teacher import load_teacher_config
 from mmmimic.registry import MODELS
 from mmmimic.utils import atomic_path, register_all_modules
 

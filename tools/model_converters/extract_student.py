@@ -17,7 +17,7 @@ import argparse
 from mmengine.config import DictAction
 
 import mmmimic  # noqa: F401
-from mmmimic.utils.student_export import export_student
+from mmmimic.models.distillers.student_export import export_student
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,3 +1,7 @@
+from .logit_mimic_loss import LogitMimicLoss
+from .mimic_step import BaseMimicLoss, MimicStep
 from .roi_mimic_loss import RoIMimicLoss
+from .stage2_mimic_loss import Stage2MimicLoss
 
-__all__ = ['RoIMimicLoss']
+__all__ = ['BaseMimicLoss', 'MimicStep', 'RoIMimicLoss', 'Stage2MimicLoss',
+           'LogitMimicLoss']

@@ -7,6 +7,8 @@ from torch import Tensor
 
 from mmmimic.registry import MODELS
 
+from .mimic_step import BaseMimicLoss, MimicStep
+
 Feats = Union[Tensor, Sequence[Tensor]]
 Strides = Union[int, float, Sequence[Union[int, float]]]
 
@@ -70,7 +72,7 @@ def box_sums(sat: Tensor, batch_idx: Tensor, i0: Tensor, i1: Tensor, j0: Tensor,
 
 
 @MODELS.register_module()
-class RoIMimicLoss(nn.Module):
+class RoIMimicLoss(BaseMimicLoss):
     r"""Feature mimic loss inside regions (Li, Jin & Yan, CVPR 2017).
 
     .. math::
@@ -175,6 +177,24 @@ class RoIMimicLoss(nn.Module):
         if self.level_assign == 'all':
             loss = loss / len(student)
         return self.loss_weight * loss.to(out_dtype)
+
+    loss_names = ('loss_mimic', )
+
+    def weights(self) -> dict:
+        return dict(loss_weight=self.loss_weight)
+
+    def step_loss(self, step: MimicStep) -> dict:
+        """``loss_mimic``: the adapted student levels against the teacher's,
+        in the mimic regions given in the teacher's pixels."""
+        student, teacher = step.pairs()
+        return dict(loss_mimic=self(student, teacher, step.teacher_rois,
+                                    step.student.mimic_strides))
+
+    def zero_losses(self, step: MimicStep) -> dict:
+        """Zero, with the adapter in the graph (zero gradients, so DDP finds
+        every parameter used)."""
+        return dict(loss_mimic=sum(
+            s.sum() for s in step.student.adapted_student(step.x)) * 0.0)
 
     # ----------------------------------------------------------------------------
     def _check_inputs(self, student_feats: Feats, teacher_feats: Feats,

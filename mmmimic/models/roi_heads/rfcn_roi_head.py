@@ -1,7 +1,10 @@
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from mmdet.models.roi_heads import StandardRoIHead
+from mmdet.models.task_modules.samplers import SamplingResult
+from mmdet.registry import TASK_UTILS
 from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
 from torch import Tensor
 
@@ -49,8 +52,6 @@ class RFCNRoIHead(StandardRoIHead):
                 'the backbone or neck instead')
         super().__init__(bbox_roi_extractor=bbox_roi_extractor,
                          bbox_head=bbox_head, **kwargs)
-        # True while loss() passes score maps instead of shared maps
-        self._given_score_maps = False
 
     def init_bbox_head(self, bbox_roi_extractor: dict,
                        bbox_head: dict) -> None:
@@ -68,34 +69,77 @@ class RFCNRoIHead(StandardRoIHead):
                 f'({self.bbox_head.group_size}); use a PSRoIExtractor with '
                 'the same k')
 
+    def init_assigner_sampler(self) -> None:
+        """mmdet's, with OHEM's sampler pooling the score maps that
+        :meth:`loss` computed once (its ``context``)."""
+        self.bbox_assigner = None
+        self.bbox_sampler = None
+        if self.train_cfg:
+            self.bbox_assigner = TASK_UTILS.build(self.train_cfg.assigner)
+            self.bbox_sampler = TASK_UTILS.build(
+                self.train_cfg.sampler,
+                default_args=dict(context=ScoreMapContext(self)))
+
     def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList) -> dict:
-        """:meth:`StandardRoIHead.loss` with the score maps computed once for
+        """:meth:`StandardRoIHead.loss` on the score maps, computed once for
         the batch: OHEM's hard mining (per image) and the loss pool the same
-        maps instead of recomputing them."""
+        maps (:meth:`pool_score_maps`) instead of recomputing them."""
         maps = self.bbox_head.score_maps(
             x[:self.bbox_roi_extractor.num_inputs])
-        self._given_score_maps = True
-        try:
-            return super().loss(maps, rpn_results_list, batch_data_samples)
-        finally:
-            self._given_score_maps = False
+        return super().loss(maps, rpn_results_list, batch_data_samples)
 
-    def _bbox_forward(self, x: Tuple[Tensor], rois: Tensor) -> dict:
-        """Score maps of ``x``, pooled at ``rois`` and voted.
+    def bbox_loss(self, x: Tuple[Tensor],
+                  sampling_results: List[SamplingResult]) -> dict:
+        """:meth:`StandardRoIHead.bbox_loss` where ``x`` are the score maps
+        (what :meth:`loss` passes)."""
+        rois = bbox2roi([res.priors for res in sampling_results])
+        bbox_results = self.pool_score_maps(x, rois)
+        bbox_loss_and_target = self.bbox_head.loss_and_target(
+            cls_score=bbox_results['cls_score'],
+            bbox_pred=bbox_results['bbox_pred'],
+            rois=rois,
+            sampling_results=sampling_results,
+            rcnn_train_cfg=self.train_cfg)
+        bbox_results.update(loss_bbox=bbox_loss_and_target['loss_bbox'])
+        return bbox_results
+
+    def pool_score_maps(self, maps: Tuple[Tensor], rois: Tensor) -> dict:
+        """PS RoI pooling of score maps at ``rois`` and voting.
 
         Args:
-            x (tuple[Tensor]): Shared maps, each (B, C, H, W) (inside
-                :meth:`loss`: the score maps themselves).
+            maps (tuple[Tensor]): Score maps, each (B, k^2 (C + 1 + 4), H, W).
             rois (Tensor): (n, 5) ``[batch_index, x1, y1, x2, y2]``.
 
         Returns:
             dict: ``cls_score`` (n, num_classes + 1), ``bbox_pred`` (n, 4 or
             4 * num_classes), ``bbox_feats`` (n, D, k, k) pooled scores.
         """
-        maps = x if self._given_score_maps else self.bbox_head.score_maps(
-            x[:self.bbox_roi_extractor.num_inputs])
         bbox_feats = self.bbox_roi_extractor(maps, rois)
         cls_score, bbox_pred = self.bbox_head(bbox_feats)
         return dict(
             cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats)
+
+    def _bbox_forward(self, x: Tuple[Tensor], rois: Tensor) -> dict:
+        """mmdet's per-RoI forward (prediction, two-stage mimic): score maps
+        of the shared maps ``x`` (each (B, C, H, W)), then
+        :meth:`pool_score_maps`."""
+        return self.pool_score_maps(
+            self.bbox_head.score_maps(x[:self.bbox_roi_extractor.num_inputs]),
+            rois)
+
+
+class ScoreMapContext:
+    """The ``context`` OHEM's sampler gets from :class:`RFCNRoIHead`: its
+    ``bbox_head``, and a ``_bbox_forward`` (the name mmdet's sampler calls)
+    that pools the score maps the head's ``loss`` passes to the sampler."""
+
+    def __init__(self, head: RFCNRoIHead) -> None:
+        self.head = head
+
+    @property
+    def bbox_head(self):
+        return self.head.bbox_head
+
+    def _bbox_forward(self, maps: Tuple[Tensor], rois: Tensor) -> dict:
+        return self.head.pool_score_maps(maps, rois)

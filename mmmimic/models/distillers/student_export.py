@@ -15,18 +15,14 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
+from mmmimic.utils.atomic import atomic_path, file_sha256
+from mmmimic.utils.model_checkpoint import check_checkpoint_matches
+from mmmimic.utils.safe_load import (
+    CheckpointMismatchError,
+    safe_load_checkpoint,
+)
 from mmmimic.version import __version__
 
-from .atomic import atomic_path, file_sha256
-from .safe_load import safe_load_checkpoint
-
-# model keys that only the distiller understands
-DISTILLER_KEYS = ('teacher_config', 'teacher_ckpt', 'mimic_loss',
-                  'mimic_sampler', 'mimic_adapter', 'mimic_levels',
-                  'student_input_scale', 'stage2_mimic', 'logit_mimic',
-                  'mimic_warmup_iters', 'mimic_fade_iters')
-# state_dict prefixes of the distiller's training-only modules
-TRAINING_ONLY_PREFIXES = ('mimic_adapter.', 'mimic_loss.', 'mimic_sampler.')
 STUDENT_TYPE = 'TwoStageDetector'
 # mmmimic hooks that only matter while training
 TRAINING_ONLY_HOOKS = ('RNGStateHook', )
@@ -74,15 +70,18 @@ def _scope_types(node: Any, ours: set, found: List[str]) -> Any:
     return node
 
 
-def _is_distiller(model_cfg: dict) -> bool:
-    from mmmimic.models.detectors import FeatureMimicDistiller
+def distiller_class(model_cfg: dict) -> Optional[type]:
+    """The :class:`FeatureMimicDistiller` (sub)class a model config builds,
+    or None for any other model."""
+    from mmmimic.models.distillers import FeatureMimicDistiller
     from mmmimic.registry import MODELS
     kind = model_cfg.get('type')
-    if not isinstance(kind, str):
-        return isinstance(kind, type) and issubclass(kind, FeatureMimicDistiller)
-    with DefaultScope.overwrite_default_scope('mmmimic'):
-        cls = MODELS.get(kind)
-    return cls is not None and issubclass(cls, FeatureMimicDistiller)
+    if isinstance(kind, str):
+        with DefaultScope.overwrite_default_scope('mmmimic'):
+            kind = MODELS.get(kind)
+    if isinstance(kind, type) and issubclass(kind, FeatureMimicDistiller):
+        return kind
+    return None
 
 
 def student_config(cfg: Config) -> Tuple[Config, List[str]]:
@@ -93,7 +92,8 @@ def student_config(cfg: Config) -> Tuple[Config, List[str]]:
         ``TwoStageDetector``, mmmimic components as ``mmmimic.X`` with
         ``custom_imports`` when any remain) and the mmmimic types it keeps.
     """
-    if 'model' not in cfg or not _is_distiller(cfg.model):
+    distiller = distiller_class(cfg.model) if 'model' in cfg else None
+    if distiller is None:
         raise ExportError(
             f'model.type={cfg.get("model", {}).get("type")!r} is not a '
             'FeatureMimicDistiller: give the mimic config the checkpoint was '
@@ -101,7 +101,7 @@ def student_config(cfg: Config) -> Tuple[Config, List[str]]:
     out = copy.deepcopy(cfg.to_dict())
     model = out['model']
     scale = float(model.get('student_input_scale', 1.0))
-    for key in DISTILLER_KEYS:
+    for key in distiller.distiller_keys():
         model.pop(key, None)
     model['type'] = STUDENT_TYPE
     if scale != 1.0:
@@ -136,16 +136,22 @@ def student_config(cfg: Config) -> Tuple[Config, List[str]]:
     return Config(out), sorted(set(found))
 
 
-def student_state_dict(checkpoint: dict) -> Tuple[Dict[str, torch.Tensor],
-                                                  List[str]]:
-    """The student's weights of a distiller checkpoint, and the dropped keys."""
+def student_state_dict(checkpoint: dict, distiller: Optional[type] = None
+                       ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """The student's weights of a distiller checkpoint, and the dropped keys
+    (those of ``distiller.TRAINING_ONLY``; default: the class
+    :class:`FeatureMimicDistiller`)."""
+    if distiller is None:
+        from mmmimic.models.distillers import FeatureMimicDistiller
+        distiller = FeatureMimicDistiller
+    training_only = tuple(f'{name}.' for name in distiller.TRAINING_ONLY)
     state = checkpoint.get('state_dict', checkpoint)
     if not isinstance(state, dict):
         raise ExportError('the checkpoint holds no state_dict')
     kept, dropped = {}, []
     for key, value in state.items():
         key = key[len('module.'):] if key.startswith('module.') else key
-        if key.startswith(TRAINING_ONLY_PREFIXES) or key.startswith('teacher.'):
+        if key.startswith(training_only):
             dropped.append(key)
         else:
             kept[key] = value
@@ -196,23 +202,16 @@ def export_student(config: str, checkpoint: str, out_dir: str,
                                 key='CHECKPOINT')
     if not isinstance(ckpt, dict):
         raise ExportError(f'{checkpoint}: not an MMEngine checkpoint')
-    state, dropped = student_state_dict(ckpt)
+    state, dropped = student_state_dict(ckpt, distiller_class(cfg.model))
 
     with DefaultScope.overwrite_default_scope('mmdet'):
         student = MMDET_MODELS.build(ConfigDict(plain_cfg.model))
-    own = student.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatched = [
-        f'{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the '
-        'student' for k, v in own.items()
-        if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    if missing or unexpected or mismatched:
-        raise ExportError(
-            f'{checkpoint} does not match {config}: {len(missing)} student '
-            f'key(s) missing {missing[:5]}, {len(unexpected)} unexpected '
-            f'{unexpected[:5]}, {len(mismatched)} shape mismatch(es) '
-            f'{mismatched[:3]}. Is it a checkpoint of this mimic config?')
+    try:
+        check_checkpoint_matches(
+            student, state, f'CHECKPOINT={checkpoint!r}',
+            what=f'the student of {config}')
+    except CheckpointMismatchError as e:
+        raise ExportError(f'{checkpoint} does not match {config}: {e}') from e
     student.load_state_dict(state, strict=True)
 
     old_meta = ckpt.get('meta') or {}

@@ -193,39 +193,44 @@ def test_stage2_and_logit_mimic_grads_only_into_student(teacher_ckpt):
     assert torch.isfinite(l2.loss(inputs, samples)['loss_mimic_s2_cls'])
 
 
+def set_iter(model, hook, step):
+    """What the runner does before iteration ``step``: the hook sets the
+    model's mimic weight."""
+    from types import SimpleNamespace
+    hook.before_train_iter(SimpleNamespace(model=model, iter=step), 0)
+
+
 def test_warmup_scales_mimic_losses(teacher_ckpt):
-    from mmengine.logging import MessageHub
-    model = build(distiller_cfg(teacher_ckpt[0], mimic_warmup_iters=10))
+    from mmmimic.engine import MimicScheduleHook
+    model = build(distiller_cfg(teacher_ckpt[0]))
+    hook = MimicScheduleHook(warmup_iters=10)
     model.train()
     inputs, samples = batch(model)
-    hub = MessageHub.get_current_instance()
-    hub.update_info('iter', 0)
+    set_iter(model, hook, 0)
     torch.manual_seed(0)
     early = model.loss(inputs, samples)['loss_mimic']
-    hub.update_info('iter', 20)
+    set_iter(model, hook, 20)
     torch.manual_seed(0)
     late = model.loss(inputs, samples)['loss_mimic']
     assert early.item() == pytest.approx(late.item() / 10, rel=1e-4)
 
 
 def test_fade_out_weights_then_turns_the_teacher_off(teacher_ckpt):
-    from mmengine.logging import MessageHub
-    model = build(distiller_cfg(teacher_ckpt[0], mimic_warmup_iters=4,
-                                mimic_fade_iters=(10, 20),
-                                stage2_mimic=dict()))
+    from mmmimic.engine import MimicScheduleHook
+    model = build(distiller_cfg(teacher_ckpt[0], stage2_mimic=dict()))
+    hook = MimicScheduleHook(warmup_iters=4, fade_iters=(10, 20))
     model.train()
-    hub = MessageHub.get_current_instance()
     weights = {}
     for step in (0, 3, 9, 10, 15, 19, 20, 50):
-        hub.update_info('iter', step)
-        weights[step] = model._mimic_weight()
+        set_iter(model, hook, step)
+        weights[step] = model.mimic_weight
     assert weights == pytest.approx({0: 0.25, 3: 1.0, 9: 1.0, 10: 1.0,
                                      15: 0.5, 19: 0.1, 20: 0.0, 50: 0.0})
     inputs, samples = batch(model)
-    hub.update_info('iter', 5)
+    set_iter(model, hook, 5)
     torch.manual_seed(0)
     on = model.loss(inputs, samples)
-    hub.update_info('iter', 25)
+    set_iter(model, hook, 25)
     calls = []
     original = model.teacher.extract_feat
     model.teacher.extract_feat = lambda *a: calls.append(a) or original(*a)
@@ -249,9 +254,35 @@ def test_fade_out_weights_then_turns_the_teacher_off(teacher_ckpt):
 
 
 @pytest.mark.parametrize('fade', [(20, 10), (5, 5), (-1, 4), (1, 2, 3)])
-def test_bad_fade_iters(teacher_ckpt, fade):
-    with pytest.raises(ValueError, match=r'model.mimic_fade_iters=.*begin < end'):
-        build(distiller_cfg(teacher_ckpt[0], mimic_fade_iters=fade))
+def test_bad_fade_iters(fade):
+    from mmmimic.engine import MimicScheduleHook
+    with pytest.raises(ValueError, match=r'fade_iters=.*begin < end'):
+        MimicScheduleHook(fade_iters=fade)
+
+
+@pytest.mark.parametrize('key', ['mimic_warmup_iters', 'mimic_fade_iters'])
+def test_schedule_keys_on_the_model_point_at_the_hook(teacher_ckpt, key):
+    with pytest.raises(ValueError, match=f'model.{key} moved to a hook.*'
+                       'MimicScheduleHook'):
+        build(distiller_cfg(teacher_ckpt[0], **{key: 10}))
+
+
+def test_schedule_hook_follows_the_runner_iteration_after_resume(
+        teacher_ckpt):
+    """The factor is a function of runner.iter, which --resume restores: a
+    hook made afresh (as after a restart) gives the same factor at the same
+    iteration; a model that is no distiller is refused."""
+    from mmmimic.engine import MimicScheduleHook
+    model = build(distiller_cfg(teacher_ckpt[0]))
+    set_iter(model, MimicScheduleHook(warmup_iters=8, fade_iters=(10, 14)),
+             11)
+    before = model.mimic_weight
+    model.mimic_weight = 1.0
+    set_iter(model, MimicScheduleHook(warmup_iters=8, fade_iters=(10, 14)),
+             11)
+    assert model.mimic_weight == before == pytest.approx(0.75)
+    with pytest.raises(TypeError, match='no mimic_weight'):
+        set_iter(build(tiny_detector(8)), MimicScheduleHook(), 0)
 
 
 # -- bad input ------------------------------------------------------------------
@@ -265,7 +296,7 @@ def test_missing_teacher_checkpoint_only_matters_for_training():
                        'file.*--cfg-options model.teacher_ckpt=PATH'):
         model.train()
     with pytest.raises(FileNotFoundError, match='model.teacher_ckpt'):
-        model._teacher_inputs(batch(model)[0])
+        model.teacher_inputs(batch(model)[0])
 
 
 def test_teacher_weights_load_once_on_device_and_dtype(teacher_ckpt):
@@ -408,10 +439,10 @@ def test_teacher_with_other_normalisation_sees_its_own_inputs(teacher_ckpt):
         dict(inputs=[raw[0]], data_samples=None))['inputs']
     teacher_view = model.teacher.data_preprocessor(
         dict(inputs=[raw[0]], data_samples=None))['inputs']
-    assert torch.allclose(model._teacher_inputs(student_view), teacher_view,
+    assert torch.allclose(model.teacher_inputs(student_view), teacher_view,
                           atol=1e-3)
     same = build(distiller_cfg(teacher_ckpt[0]))
-    assert same._teacher_inputs(student_view) is student_view
+    assert same.teacher_inputs(student_view) is student_view
 
 
 def test_mixed_into_an_mmdet_config_file():
@@ -495,6 +526,7 @@ def test_adapter_in_channels_checked_by_a_dry_forward():
 
 
 def test_dry_forward_leaves_rng_bn_statistics_and_modes_alone(teacher_ckpt):
+    from mmmimic.models.distillers.mimic_checks import check_adapter_channels
     model = build(distiller_cfg(teacher_ckpt[0]))
     model.train()
     model.roi_head.eval()
@@ -506,7 +538,7 @@ def test_dry_forward_leaves_rng_bn_statistics_and_modes_alone(teacher_ckpt):
     original = model.extract_feat
     model.extract_feat = lambda *a: calls.append(a) or original(*a)
     try:
-        assert model._check_config(None) is None
+        assert check_adapter_channels(model, model.mimic_adapter, None) is None
     finally:
         del model.extract_feat
     assert len(calls) == 1 and tuple(calls[0][0].shape[:2]) == (1, 3)

@@ -1,4 +1,5 @@
-"""Build a frozen teacher detector from a config and a checkpoint."""
+"""The frozen teacher: built from a config, loaded from a checkpoint, fed
+the student's batch in its own normalisation."""
 import copy
 import importlib.util
 import os.path as osp
@@ -6,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Optional, Union
 
+import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.hub import get_config
@@ -111,3 +113,38 @@ def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str],
         hint='Give the checkpoint trained with model.teacher_config, or the '
         'config that checkpoint was trained with.')
     teacher.load_state_dict(state, strict=True)
+
+
+def same_normalisation(student: nn.Module, teacher: nn.Module) -> bool:
+    """Whether two data preprocessors normalise images identically (same
+    mean, std and channel order; True when either is not mmdet-like)."""
+    if not all(hasattr(p, '_enable_normalize') for p in (student, teacher)):
+        return True
+    same = (student._enable_normalize == teacher._enable_normalize
+            and student._channel_conversion == teacher._channel_conversion)
+    if same and student._enable_normalize:
+        same = torch.equal(student.mean.cpu(), teacher.mean.cpu()) and \
+            torch.equal(student.std.cpu(), teacher.std.cpu())
+    return same
+
+
+def renormalise(inputs: torch.Tensor, student: nn.Module,
+                teacher: nn.Module) -> torch.Tensor:
+    """The batch as ``teacher``'s preprocessor would have made it from the
+    same images.
+
+    Args:
+        inputs (Tensor): (B, 3, H, W) as normalised by ``student``.
+        student, teacher: mmdet ``DetDataPreprocessor``-like modules.
+
+    Returns:
+        Tensor: (B, 3, H, W) in the teacher's mean, std and channel order.
+    """
+    raw = inputs
+    if student._enable_normalize:
+        raw = raw * student.std + student.mean
+    if student._channel_conversion != teacher._channel_conversion:
+        raw = raw.flip(1)
+    if teacher._enable_normalize:
+        raw = (raw - teacher.mean) / teacher.std
+    return raw

@@ -11,11 +11,11 @@ from mmdet.apis import DetInferencer, inference_detector, init_detector
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
+from mmmimic.models.distillers.student_export import ExportError, export_student
 from mmmimic.registry import MODELS
 from mmmimic.utils import UnsafeCheckpointError
-from mmmimic.utils.student_export import ExportError, export_student
 
-from ..conftest import REPO_ROOT, TINY_CONFIG
+from ...conftest import REPO_ROOT, TINY_CONFIG
 
 MIMIC_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_mimic_coco.py')
 HALF_INPUT = {'model.student_input_scale': 0.5,

@@ -1,3 +1,0 @@
-from .feature_mimic_distiller import FeatureMimicDistiller
-
-__all__ = ['FeatureMimicDistiller']

@@ -1,0 +1,364 @@
+import copy
+import inspect
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmdet.models.detectors import TwoStageDetector
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
+from mmengine.logging import print_log
+from torch import Tensor
+
+from mmmimic.registry import MODELS, SCOPE, TASK_UTILS
+
+from ..data_preprocessors.scaled_det_data_preprocessor import (
+    rescale_boxes,
+    scale_batch,
+)
+from ..losses.mimic_step import BaseMimicLoss, MimicStep
+from .levels import align_maps, feature_strides, match_levels
+from .mimic_checks import (
+    check_adapter_channels,
+    check_weights,
+    parse_mimic_levels,
+)
+from .teacher import (
+    TeacherConfig,
+    build_teacher,
+    load_teacher_checkpoint,
+    renormalise,
+    same_normalisation,
+)
+
+
+def build_in_mmmimic(registry, cfg: dict) -> Any:
+    """Build from mmmimic's registry whatever the current default scope."""
+    cfg = copy.deepcopy(cfg)
+    cfg.setdefault('_scope_', SCOPE)
+    return registry.build(cfg)
+
+
+@MODELS.register_module()
+class FeatureMimicDistiller(TwoStageDetector):
+    """A two-stage student that mimics a frozen teacher's features in regions.
+
+    Li, Jin & Yan, *Mimicking Very Efficient Network for Object Detection*,
+    CVPR 2017. The detector's own ``backbone``/``neck``/``rpn_head``/
+    ``roi_head`` are the student; at test time this model *is* the student
+    (``predict``/``_forward`` are the student's). One training step
+    (:meth:`loss`) follows the paper's data flow through public steps:
+    :meth:`teacher_features` -> :meth:`student_view` -> student features ->
+    :meth:`rpn_step` -> :meth:`mimic_regions` -> the mimic terms
+    (:class:`~mmmimic.models.losses.BaseMimicLoss`: feature, stage-2, logit)
+    -> the student's RoI head.
+
+    The teacher is not a registered submodule: it is absent from
+    ``state_dict()``, ``parameters()``, the optimizer and ``init_weights()``,
+    stays in eval mode, and follows ``.to()``/``.cuda()``/``.cpu()``.
+    Warm-up and fade-out of the mimic losses come from
+    :class:`~mmmimic.engine.MimicScheduleHook` through :attr:`mimic_weight`.
+
+    Args:
+        backbone, neck, rpn_head, roi_head, train_cfg, test_cfg,
+            data_preprocessor, init_cfg: the student, as for
+            :class:`mmdet.models.TwoStageDetector`.
+        teacher_config (str | dict): Teacher config file, ``mmdet::`` path, a
+            whole config dict with ``model`` or a model dict. It is built in its
+            own ``default_scope``.
+        teacher_ckpt (str, optional): Teacher checkpoint path or URL, read
+            when training starts (:meth:`load_teacher_weights`), not at build
+            time: testing needs only the teacher's config.
+        mimic_loss (dict, optional): Feature mimic term
+            (:class:`RoIMimicLoss`); None trains without feature mimic (the
+            logit-mimic or two-stage-only baselines).
+        mimic_sampler (dict): Region sampler (:class:`MimicRegionSampler`).
+        mimic_adapter (dict, optional): The transform r applied to the mimicked
+            student levels before the loss (:class:`MimicAdapter`); trained
+            with the student, dropped at export.
+        mimic_levels (sequence[tuple[int, int]], optional): ``(student_level,
+            teacher_level)`` pairs to mimic; default: all levels, pairwise.
+        student_input_scale (float): The student sees the batch resized by
+            this factor (training and test); predictions are returned in the
+            original image coordinates.
+        stage2_mimic (dict, optional): Arguments of the stage-2 term
+            (:class:`Stage2MimicLoss`): the teacher's RoI head outputs on the
+            mimic regions as soft targets.
+        logit_mimic (dict, optional): Arguments of the logit-mimic baseline
+            (:class:`LogitMimicLoss`) on the RPN outputs.
+    """
+    #: attributes (and state-dict prefixes) that only training uses; the
+    #: export drops them and keeps the rest, the student
+    TRAINING_ONLY = ('teacher', 'mimic_adapter', 'mimic_loss', 'mimic_sampler',
+                     'stage2_mimic', 'logit_mimic')
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 rpn_head: ConfigType,
+                 roi_head: ConfigType,
+                 train_cfg: ConfigType,
+                 test_cfg: ConfigType,
+                 teacher_config: TeacherConfig,
+                 teacher_ckpt: Optional[str] = None,
+                 neck: OptConfigType = None,
+                 mimic_loss: OptConfigType = dict(type='RoIMimicLoss'),
+                 mimic_sampler: ConfigType = dict(type='MimicRegionSampler'),
+                 mimic_adapter: OptConfigType = None,
+                 mimic_levels: Optional[Sequence[Tuple[int, int]]] = None,
+                 student_input_scale: float = 1.0,
+                 stage2_mimic: OptConfigType = None,
+                 logit_mimic: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None,
+                 **kwargs) -> None:
+        for key in ('mimic_warmup_iters', 'mimic_fade_iters'):
+            if key in kwargs:
+                raise ValueError(
+                    f'model.{key} moved to a hook: remove it from the model '
+                    "and add custom_hooks=[dict(type='MimicScheduleHook', "
+                    'warmup_iters=..., fade_iters=(begin, end))]')
+        if kwargs:
+            raise TypeError(f'FeatureMimicDistiller got unknown key(s) '
+                            f'{sorted(kwargs)}')
+        super().__init__(
+            backbone=backbone, neck=neck, rpn_head=rpn_head,
+            roi_head=roi_head, train_cfg=train_cfg, test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not student_input_scale > 0:
+            raise ValueError(
+                f'student_input_scale={student_input_scale}: must be > 0')
+        self.student_input_scale = float(student_input_scale)
+        #: factor of every mimic loss; set by MimicScheduleHook, 0 = off
+        self.mimic_weight = 1.0
+        self.mimic_sampler = build_in_mmmimic(TASK_UTILS, mimic_sampler)
+        self.mimic_adapter = build_in_mmmimic(MODELS, mimic_adapter) \
+            if mimic_adapter is not None else None
+        # the terms; stage2_mimic / logit_mimic are their arguments
+        self.mimic_loss = build_in_mmmimic(MODELS, mimic_loss) \
+            if mimic_loss is not None else None
+        self.stage2_mimic = build_in_mmmimic(
+            MODELS, dict(type='Stage2MimicLoss', **stage2_mimic)) \
+            if stage2_mimic is not None else None
+        self.logit_mimic = build_in_mmmimic(
+            MODELS, dict(type='LogitMimicLoss', **logit_mimic)) \
+            if logit_mimic is not None else None
+        if not self.mimic_terms:
+            raise ValueError(
+                'FeatureMimicDistiller: mimic_loss=None and neither '
+                'stage2_mimic nor logit_mimic is set, so nothing is mimicked; '
+                'train the student config alone instead')
+        check_weights({key: getattr(self, key) for key in
+                       ('mimic_loss', 'stage2_mimic', 'logit_mimic')
+                       if getattr(self, key) is not None})
+        mimic_levels = parse_mimic_levels(mimic_levels)
+        check_adapter_channels(self, self.mimic_adapter, mimic_levels)
+
+        teacher = build_teacher(teacher_config)
+        teacher.requires_grad_(False)
+        teacher.eval()
+        # a plain attribute, so that nn.Module does not register it
+        object.__setattr__(self, 'teacher', teacher)
+        self.teacher_ckpt = teacher_ckpt
+        # its weights come with the first training use (load_teacher_weights):
+        # testing and inference need no teacher checkpoint
+        self._teacher_loaded = False
+        self._same_preprocessing = same_normalisation(
+            self.data_preprocessor, teacher.data_preprocessor)
+        print_log(f'FeatureMimicDistiller: teacher {type(teacher).__name__}, '
+                  f'frozen; its weights are read from {teacher_ckpt} when '
+                  'training starts', logger='current')
+        self.mimic_levels, self.mimic_strides = match_levels(
+            feature_strides(self), feature_strides(teacher), mimic_levels,
+            self.student_input_scale,
+            getattr(self.mimic_adapter, 'scale_factor', 1))
+        for term in self.mimic_terms:
+            term.check(self, teacher)
+
+    @classmethod
+    def distiller_keys(cls) -> Tuple[str, ...]:
+        """Config keys of the distiller alone (the others describe the
+        student detector)."""
+        own = inspect.signature(cls.__init__).parameters
+        base = inspect.signature(TwoStageDetector.__init__).parameters
+        return tuple(k for k, p in own.items() if k not in base
+                     and p.kind is not inspect.Parameter.VAR_KEYWORD)
+
+    @property
+    def mimic_terms(self) -> List[BaseMimicLoss]:
+        """The configured mimic terms: feature, stage-2, logit."""
+        return [t for t in (self.mimic_loss, self.stage2_mimic,
+                            self.logit_mimic) if t is not None]
+
+    # -- the teacher ------------------------------------------------------------
+    def _apply(self, fn, *args, **kwargs):
+        """``.to()``, ``.cuda()``, ``.cpu()``, ``.half()`` ... move the teacher."""
+        teacher = self.__dict__.get('teacher')
+        if teacher is not None:
+            teacher._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> 'FeatureMimicDistiller':
+        """The teacher stays in eval mode whatever the mode; train mode loads
+        its weights first (:meth:`load_teacher_weights`)."""
+        teacher = self.__dict__.get('teacher')
+        if teacher is not None:
+            if mode:
+                self.load_teacher_weights()
+            teacher.train(False)
+        return super().train(mode)
+
+    def load_teacher_weights(self) -> None:
+        """Load ``teacher_ckpt`` into the teacher, once.
+
+        Called by ``train()`` (the runner's train loop, on every rank, after a
+        resume too) and before any teacher forward (:meth:`teacher_features`),
+        never at build time: ``tools/test.py`` and inference run the student
+        alone and need no teacher checkpoint. The weights are copied into the
+        teacher's existing tensors, so they land on its device and dtype.
+        """
+        if self.__dict__.get('_teacher_loaded', True):
+            return
+        load_teacher_checkpoint(self.teacher, self.teacher_ckpt)
+        self._teacher_loaded = True
+        if self.teacher_ckpt is not None:
+            print_log('FeatureMimicDistiller: teacher weights loaded from '
+                      f'{self.teacher_ckpt}', logger='current')
+
+    def teacher_inputs(self, batch_inputs: Tensor) -> Tensor:
+        """The student's preprocessed batch (B, 3, H, W) in the teacher's
+        normalisation (mean, std, channel order), after making sure the
+        teacher has its weights."""
+        self.load_teacher_weights()
+        if self._same_preprocessing:
+            return batch_inputs
+        return renormalise(batch_inputs, self.data_preprocessor,
+                           self.teacher.data_preprocessor)
+
+    def teacher_features(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
+        """The teacher's levels of the full-size batch, each (B, C_t, H, W),
+        without gradients."""
+        with torch.no_grad():
+            return self.teacher.extract_feat(self.teacher_inputs(batch_inputs))
+
+    # -- the student's view and the mimicked maps --------------------------------
+    def student_view(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                     with_gt: bool = True
+                     ) -> Tuple[Tensor, SampleList, Tuple[float, float]]:
+        """The batch resized by ``student_input_scale`` (:func:`scale_batch`):
+        inputs (B, 3, h, w), samples with boxes in those pixels, and the
+        factors ``(sx, sy)`` from batch to student pixels."""
+        return scale_batch(batch_inputs, batch_data_samples,
+                           self.student_input_scale, with_gt)
+
+    def adapted_student(self, x: Tuple[Tensor]) -> List[Tensor]:
+        """The mimicked student levels after ``mimic_adapter``, each
+        (B, C_teacher, H, W)."""
+        student = [x[s] for s, _ in self.mimic_levels]
+        if self.mimic_adapter is not None:
+            student = list(self.mimic_adapter(student))
+        return student
+
+    def mimic_pairs(self, x: Tuple[Tensor], teacher_x: Tuple[Tensor]
+                    ) -> Tuple[List[Tensor], List[Tensor]]:
+        """The maps the feature mimic compares, one pair per ``mimic_levels``
+        entry: the student's level after the adapter and the teacher's, cropped
+        to their common area, each (B, C_teacher, H, W)."""
+        teacher = [teacher_x[t] for _, t in self.mimic_levels]
+        return align_maps(self.mimic_levels, self.adapted_student(x), teacher)
+
+    def rpn_step(self, x: Tuple[Tensor], samples: SampleList
+                 ) -> Tuple[Dict[str, Tensor], InstanceList]:
+        """The student's RPN losses (``loss_rpn_*``) and proposals, as
+        :meth:`TwoStageDetector.loss` computes them."""
+        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
+        rpn_samples = copy.deepcopy(samples)
+        for sample in rpn_samples:   # the RPN is class-agnostic
+            sample.gt_instances.labels = torch.zeros_like(
+                sample.gt_instances.labels)
+        rpn_losses, proposals = self.rpn_head.loss_and_predict(
+            x, rpn_samples, proposal_cfg=proposal_cfg)
+        losses = {f'rpn_{k}' if 'loss' in k and 'rpn' not in k else k: v
+                  for k, v in rpn_losses.items()}
+        return losses, proposals
+
+    def mimic_regions(self, proposals: InstanceList, samples: SampleList,
+                      scale: Tuple[float, float]
+                      ) -> Tuple[Tensor, Tensor, Tensor]:
+        """The mimic regions drawn from the student's proposals
+        (``mimic_sampler``): (n, 5) in the student's pixels, (n, 5) in the
+        teacher's (the batch's), and the (n, ) bool positives."""
+        student_rois, positives = self.mimic_sampler(proposals, samples)
+        teacher_rois = student_rois.clone()
+        teacher_rois[:, [1, 3]] /= scale[0]
+        teacher_rois[:, [2, 4]] /= scale[1]
+        return student_rois, teacher_rois, positives
+
+    # -- training ------------------------------------------------------------------
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Student losses plus mimic losses.
+
+        Args:
+            batch_inputs (Tensor): (B, C, H, W) preprocessed images.
+            batch_data_samples (list[DetDataSample]): with ``gt_instances``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_rpn_*``, the terms' ``loss_mimic*``
+            (times :attr:`mimic_weight`; zeros while it is 0), ``loss_cls``,
+            ``loss_bbox``, ...
+        """
+        weight = self.mimic_weight
+        # the teacher first (not at all while mimic is off): its no-grad
+        # forward then runs in memory that the student's saved activations do
+        # not hold yet, markedly faster on a CPU; it draws no random numbers
+        teacher_x = self.teacher_features(batch_inputs) if weight > 0 else None
+        inputs, samples, scale = self.student_view(batch_inputs,
+                                                   batch_data_samples)
+        x = self.extract_feat(inputs)
+        losses, proposals = self.rpn_step(x, samples)
+        step = MimicStep(self, self.teacher, x, teacher_x)
+        if teacher_x is None:
+            for term in self.mimic_terms:
+                losses.update(term.zero_losses(step))
+        else:
+            # before the RoI head, which renames the proposals' `bboxes`
+            step.student_rois, step.teacher_rois, step.positives = \
+                self.mimic_regions(proposals, samples, scale)
+            for term in self.mimic_terms:
+                losses.update({k: weight * v
+                               for k, v in term.step_loss(step).items()})
+        losses.update(self.roi_head.loss(x, proposals, samples))
+        return losses
+
+    # -- test ---------------------------------------------------------------------
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """The student's predictions, in the original image coordinates."""
+        if self.student_input_scale == 1.0:
+            return super().predict(batch_inputs, batch_data_samples, rescale)
+        inputs, samples, _ = self.student_view(batch_inputs,
+                                               batch_data_samples,
+                                               with_gt=False)
+        samples = super().predict(inputs, samples, rescale)
+        for original, sample in zip(batch_data_samples, samples):
+            original.pred_instances = sample.pred_instances
+        if not rescale:
+            # boxes in the student's input: map them back to the batch's
+            sx = inputs.shape[-1] / batch_inputs.shape[-1]
+            sy = inputs.shape[-2] / batch_inputs.shape[-2]
+            for original in batch_data_samples:
+                original.pred_instances.bboxes = rescale_boxes(
+                    original.pred_instances.bboxes, 1 / sx, 1 / sy)
+        return batch_data_samples
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: SampleList = None) -> tuple:
+        """The student's raw outputs (on its resized input)."""
+        inputs, samples, _ = self.student_view(batch_inputs,
+                                               batch_data_samples or [],
+                                               with_gt=False)
+        return super()._forward(inputs, samples)
+
+    def __repr__(self) -> str:
+        body = super().__repr__()
+        return (f'{body}\n(teacher: {type(self.teacher).__name__}, frozen, '
+                f'checkpoint {self.teacher_ckpt!r})')
