@@ -48,7 +48,7 @@ import mmmimic  # noqa: E402,F401  (dependency check first)
 from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
-from mmmimic.evaluation import evaluate_predictions, save_mr_curves  # noqa: E402
+from mmmimic.evaluation import evaluate_predictions  # noqa: E402
 from mmmimic.evaluation.functional import MissRateResult  # noqa: E402
 from mmmimic.models.distillers.student_export import student_state_dict  # noqa: E402
 from mmmimic.registry import MODELS  # noqa: E402
@@ -61,6 +61,7 @@ from mmmimic.utils.atomic import (  # noqa: E402
 from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
 from mmmimic.utils.benchmark import interleaved_ms, predict_fn  # noqa: E402
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
+from mmmimic.visualization import save_mr_curves  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
 RUNS = [

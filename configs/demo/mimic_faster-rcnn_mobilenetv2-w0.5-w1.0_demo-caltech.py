@@ -12,10 +12,11 @@
 _base_ = './faster-rcnn_mobilenetv2-w0.5_demo-caltech.py'
 model = dict(
     type='FeatureMimicDistiller',
+    student_type='mmdet.FasterRCNN',  # what the export writes
     teacher_config='{{fileDirname}}/faster-rcnn_mobilenetv2-w1.0-in1k_demo-caltech.py',
     teacher_ckpt='checkpoints/demo/faster-rcnn_mobilenetv2-w1.0-in1k_demo-caltech.pth',
     mimic_adapter=dict(
-        type='DeconvNeck', in_channels=48, out_channels=96, scale_factor=1),
+        type='MimicAdapter', in_channels=48, out_channels=96, scale_factor=1),
     mimic_sampler=dict(
         type='MimicRegionSampler', num=256, pos_fraction=0.5, pos_iou_thr=0.5,
         order='score'),

@@ -6,5 +6,5 @@ _base_ = './mimic_faster-rcnn_inception-v3-w0.5-inception-v3_s16_60k_caltech.py'
 
 model = dict(
     student_input_scale=0.5,
-    mimic_adapter=dict(type='DeconvNeck', in_channels=384, out_channels=768,
+    mimic_adapter=dict(type='MimicAdapter', in_channels=384, out_channels=768,
                        scale_factor=2))

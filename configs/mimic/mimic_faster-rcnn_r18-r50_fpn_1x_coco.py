@@ -11,6 +11,7 @@ custom_imports = dict(imports=['mmmimic'], allow_failed_imports=False)
 
 model = dict(
     type='mmmimic.FeatureMimicDistiller',
+    student_type='mmdet.FasterRCNN',  # what the export writes
     teacher_config='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
     teacher_ckpt='work_dirs/faster-rcnn_r50_fpn_1x_coco/epoch_12.pth',
     backbone=dict(

@@ -8,6 +8,7 @@ _base_ = '../students/faster-rcnn_r18_fpn_1x_voc0712.py'
 
 model = dict(
     type='mmmimic.FeatureMimicDistiller',
+    student_type='mmdet.FasterRCNN',  # what the export writes
     teacher_config='{{fileDirname}}/../teachers/faster-rcnn_r50_fpn_1x_voc0712.py',
     teacher_ckpt='work_dirs/faster-rcnn_r50_fpn_1x_voc0712/epoch_4.pth',
     mimic_sampler=dict(

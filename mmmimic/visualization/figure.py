@@ -3,7 +3,7 @@ def save_figure(fig, path: str) -> None:
     (nothing half-written is left), then close it."""
     import matplotlib.pyplot as plt
 
-    from mmmimic.utils import atomic_path
+    from mmmimic.utils.atomic import atomic_path
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format='png')

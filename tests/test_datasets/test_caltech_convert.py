@@ -9,13 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from mmmimic.datasets.caltech_convert import (
+from mmmimic.datasets.caltech.convert import (
     frame_indices,
     read_bbgt_txt,
     split_file_name,
     visibility_ratio,
 )
-from mmmimic.datasets.caltech_io import VbbAnnotation, VbbObject, write_seq, write_vbb
+from mmmimic.datasets.caltech.io import VbbAnnotation, VbbObject, write_seq, write_vbb
 
 from ..conftest import REPO_ROOT
 

@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmmimic.datasets.caltech_convert import convert_split
-from mmmimic.datasets.caltech_io import (
+from mmmimic.datasets.caltech.convert import convert_split
+from mmmimic.datasets.caltech.io import (
     SEQ_HEADER_SIZE,
     CaltechFormatError,
     SeqReader,

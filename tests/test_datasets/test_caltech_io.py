@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmmimic.datasets.caltech_io import (
+from mmmimic.datasets.caltech.io import (
     CaltechFormatError,
     SeqReader,
     VbbAnnotation,

@@ -21,7 +21,7 @@ def adapter_for():
 def test_adapters_that_fit(adapter_for):
     assert adapter_for([(64, 16.0)], [(64, 16.0)]) is None
     assert adapter_for([(32, 32.0)], [(64, 16.0)]) == dict(
-        type='mmmimic.DeconvNeck', in_channels=32, out_channels=64,
+        type='mmmimic.MimicAdapter', in_channels=32, out_channels=64,
         scale_factor=2)
 
 

@@ -14,8 +14,9 @@ import os.path as osp
 import pickle
 
 import mmmimic  # noqa: F401
-from mmmimic.evaluation import evaluate_predictions, save_mr_curves
+from mmmimic.evaluation import evaluate_predictions
 from mmmimic.evaluation.functional import SETUPS
+from mmmimic.visualization import save_mr_curves
 
 
 def parse_args() -> argparse.Namespace:

@@ -17,7 +17,7 @@ a temporary name and renamed, so nothing half-written is left.
 """
 import argparse
 
-from mmmimic.datasets.caltech_convert import PositiveRule, convert_split
+from mmmimic.datasets.caltech.convert import PositiveRule, convert_split
 
 
 def parse_args() -> argparse.Namespace:

@@ -24,15 +24,19 @@ import json
 import os
 import os.path as osp
 import shutil
+import sys
 from multiprocessing import Pool
 from typing import Tuple
 
 from tqdm import tqdm
 
-from mmmimic.datasets import demo_caltech
-from mmmimic.datasets.caltech_convert import TEST_SETS, TRAIN_SETS
-from mmmimic.datasets.demo_caltech import write_demo_video
+from mmmimic.datasets.caltech.convert import TEST_SETS, TRAIN_SETS
 from mmmimic.utils.atomic import atomic_write_bytes
+
+# the renderer lives beside this tool (it is the demo's, not the package's)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import demo_caltech_render  # noqa: E402
+from demo_caltech_render import write_demo_video  # noqa: E402
 
 MANIFEST = 'demo_manifest.json'
 
@@ -65,7 +69,7 @@ def render(job: Tuple[str, str, int, int]) -> int:
 
 def manifest(args: argparse.Namespace) -> dict:
     """What decides the files' content: the arguments and the renderer."""
-    with open(demo_caltech.__file__, 'rb') as f:
+    with open(demo_caltech_render.__file__, 'rb') as f:
         renderer = hashlib.sha256(f.read()).hexdigest()
     return dict(train_frames=args.train_frames, test_frames=args.test_frames,
                 videos=args.videos, test_videos=args.test_videos,

@@ -7,7 +7,7 @@
 Both configs may be files or ``mmdet::``-style package paths and must describe
 two-stage detectors. The student's feature maps are matched to the teacher's
 level by level (same count, same order); where their channels or strides differ
-a training-only ``DeconvNeck`` adapter is inserted (1x1 conv for channels,
+a training-only ``MimicAdapter`` (the transform r) is inserted (1x1 conv for channels,
 learned x2/x4 upsampling for a coarser student), and a student that runs on a
 resized input (``ScaledDetDataPreprocessor``) becomes ``student_input_scale``.
 The written config inherits the student config, so it keeps its data, schedule
@@ -73,7 +73,7 @@ def describe(detector, input_scale: float) -> list:
 
 
 def adapter_for(student: list, teacher: list):
-    """A DeconvNeck config matching ``student`` levels to ``teacher``'s, or None
+    """A MimicAdapter config matching ``student`` levels to ``teacher``'s, or None
     when they already agree. Raises ValueError when no adapter can."""
     if len(student) != len(teacher):
         raise ValueError(
@@ -106,7 +106,7 @@ def adapter_for(student: list, teacher: list):
     if s_ch == t_ch and factor == 1:
         return None
     one = len(s_ch) == 1
-    return dict(type='mmmimic.DeconvNeck',
+    return dict(type='mmmimic.MimicAdapter',
                 in_channels=s_ch[0] if one else s_ch,
                 out_channels=t_ch[0] if one else t_ch,
                 scale_factor=int(round(factor)))

@@ -19,6 +19,7 @@ from ..losses.mimic_step import BaseMimicLoss, MimicStep
 from .levels import align_maps, feature_strides, match_levels
 from .mimic_checks import (
     check_adapter_channels,
+    check_student_type,
     check_weights,
     parse_mimic_levels,
 )
@@ -85,6 +86,9 @@ class FeatureMimicDistiller(TwoStageDetector):
             mimic regions as soft targets.
         logit_mimic (dict, optional): Arguments of the logit-mimic baseline
             (:class:`LogitMimicLoss`) on the RPN outputs.
+        student_type (str, optional): The student's own detector class, a
+            :class:`TwoStageDetector` (e.g. ``'mmdet.FasterRCNN'``), which the
+            export writes; None: ``TwoStageDetector``.
     """
     #: attributes (and state-dict prefixes) that only training uses; the
     #: export drops them and keeps the rest, the student
@@ -107,6 +111,7 @@ class FeatureMimicDistiller(TwoStageDetector):
                  student_input_scale: float = 1.0,
                  stage2_mimic: OptConfigType = None,
                  logit_mimic: OptConfigType = None,
+                 student_type: Optional[str] = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None,
                  **kwargs) -> None:
@@ -127,6 +132,7 @@ class FeatureMimicDistiller(TwoStageDetector):
             raise ValueError(
                 f'student_input_scale={student_input_scale}: must be > 0')
         self.student_input_scale = float(student_input_scale)
+        self.student_type = check_student_type(student_type)
         #: factor of every mimic loss; set by MimicScheduleHook, 0 = off
         self.mimic_weight = 1.0
         self.mimic_sampler = build_in_mmmimic(TASK_UTILS, mimic_sampler)

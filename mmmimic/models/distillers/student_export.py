@@ -89,8 +89,9 @@ def student_config(cfg: Config) -> Tuple[Config, List[str]]:
 
     Returns:
         tuple: the config (``default_scope='mmdet'``, model type
-        ``TwoStageDetector``, mmmimic components as ``mmmimic.X`` with
-        ``custom_imports`` when any remain) and the mmmimic types it keeps.
+        ``model.student_type`` or ``TwoStageDetector``, mmmimic components
+        as ``mmmimic.X`` with ``custom_imports`` when any remain) and the
+        mmmimic types it keeps.
     """
     distiller = distiller_class(cfg.model) if 'model' in cfg else None
     if distiller is None:
@@ -101,9 +102,10 @@ def student_config(cfg: Config) -> Tuple[Config, List[str]]:
     out = copy.deepcopy(cfg.to_dict())
     model = out['model']
     scale = float(model.get('student_input_scale', 1.0))
+    student_type = model.get('student_type') or STUDENT_TYPE
     for key in distiller.distiller_keys():
         model.pop(key, None)
-    model['type'] = STUDENT_TYPE
+    model['type'] = student_type
     if scale != 1.0:
         preprocessor = model.get('data_preprocessor') or dict(
             type='DetDataPreprocessor')

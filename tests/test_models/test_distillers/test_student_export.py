@@ -199,3 +199,30 @@ def test_existing_export_is_not_overwritten(tmp_path, teacher_ckpt,
     export_student(MIMIC_CONFIG, ckpt, str(out), name='s',
                    cfg_options=options, overwrite=True)
     assert (out / 's.py').read_text() == before[1]
+
+
+def test_export_keeps_the_students_own_detector_class(tmp_path, teacher_ckpt):
+    """model.student_type is what the exported config builds; the distiller's
+    own keys are derived from its signature (student_type among them)."""
+    ckpt, options = mimic_run(tmp_path, teacher_ckpt,
+                              {'model.student_type': 'mmdet.FasterRCNN'})
+    cfg_path, student_ckpt = export_student(
+        MIMIC_CONFIG, ckpt, str(tmp_path / 'export'), cfg_options=options)
+    exported = Config.fromfile(cfg_path)
+    assert exported.model.type == 'FasterRCNN'
+    assert 'student_type' not in exported.model
+    model = init_detector(cfg_path, student_ckpt, device='cpu')
+    assert type(model).__name__ == 'FasterRCNN'
+
+
+@pytest.mark.parametrize('student_type', ['mmdet.NoSuchDetector',
+                                          'mmdet.RetinaNet'])
+def test_student_type_must_be_a_two_stage_detector(teacher_ckpt,
+                                                   student_type):
+    cfg = Config.fromfile(MIMIC_CONFIG)
+    cfg.merge_from_dict({'model.teacher_ckpt': teacher_ckpt,
+                         'model.student_type': student_type})
+    with DefaultScope.overwrite_default_scope('mmmimic'), pytest.raises(
+            ValueError, match=f'model.student_type={student_type!r}: name '
+            "the student's own two-stage detector class"):
+        MODELS.build(cfg.model)

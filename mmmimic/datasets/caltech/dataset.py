@@ -5,7 +5,7 @@ from mmdet.datasets import CocoDataset
 
 from mmmimic.registry import DATASETS
 
-from .caltech_convert import PositiveRule, visibility_ratio
+from .convert import PositiveRule, visibility_ratio
 
 
 @DATASETS.register_module()

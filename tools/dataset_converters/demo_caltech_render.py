@@ -19,7 +19,7 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .caltech_io import VbbAnnotation, VbbObject, write_seq, write_vbb
+from mmmimic.datasets.caltech.io import VbbAnnotation, VbbObject, write_seq, write_vbb
 
 WIDTH, HEIGHT = 640, 480
 HORIZON = 150          # image row of the horizon; feet lie below it

@@ -30,7 +30,7 @@ import numpy as np
 
 from mmmimic.utils.atomic import atomic_write_bytes
 
-from .caltech_io import CaltechFormatError, SeqReader, read_vbb
+from .io import CaltechFormatError, SeqReader, read_vbb
 
 TRAIN_SETS = tuple(f'set{i:02d}' for i in range(6))
 TEST_SETS = tuple(f'set{i:02d}' for i in range(6, 11))
