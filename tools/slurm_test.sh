@@ -2,25 +2,6 @@
 # Testing on a Slurm cluster:
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
 #   bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]
-set -euxo pipefail
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
+set -euo pipefail
 HERE=$(dirname "$0")
-
-# shellcheck disable=SC2086
-PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    $SRUN_ARGS \
-    python -u "$HERE/test.py" "$CONFIG" "$CHECKPOINT" --launcher="slurm" "${@:5}"
+bash "$HERE/slurm_launch.sh" "$1" "$2" "$HERE/test.py" "$3" "$4" "${@:5}"

@@ -5,8 +5,6 @@ through `mim test mmmimic CONFIG --checkpoint CKPT`.
 """
 import argparse
 import copy
-import os
-import os.path as osp
 import warnings
 
 import mmmimic  # noqa: F401  (first: checks dependencies before mmdet loads)
@@ -15,12 +13,16 @@ import mmmimic  # noqa: F401  (first: checks dependencies before mmdet loads)
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmdet.utils import setup_cache_size_limit_of_dynamo
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmmimic.utils import register_all_modules, setup_cpu_distributed
 from mmmimic.utils.model_checkpoint import use_checked_loading
+from mmmimic.utils.setup_env import (
+    add_run_args,
+    register_all_modules,
+    run_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,8 +32,6 @@ def parse_args() -> argparse.Namespace:
         'checkpoint', metavar='CHECKPOINT',
         help='checkpoint file (path, URL or URI); refused unless its weights '
         'fit the model (see --allow-mismatch)')
-    parser.add_argument(
-        '--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument(
         '--out', type=str,
         help='dump predictions to a pickle file (.pkl) for offline evaluation')
@@ -43,13 +43,6 @@ def parse_args() -> argparse.Namespace:
         'the work dir\'s timestamped folder')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. key=value or key="[a,b]" '
-        '(no white space inside a value)')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (horizontal flip unless '
                         'the config sets tta_model / tta_pipeline)')
@@ -59,11 +52,8 @@ def parse_args() -> argparse.Namespace:
         '(MMEngine\'s non-strict loading: what is missing keeps its initial '
         'values); for debugging only, the metric is then not that of a '
         'trained model')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_run_args(parser)
+    return parser.parse_args()
 
 
 def add_flip_tta(cfg: Config) -> Config:
@@ -101,18 +91,7 @@ def main() -> None:
     setup_cache_size_limit_of_dynamo()
     register_all_modules(init_default_scope=False)
 
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    setup_cpu_distributed(cfg)
-    cfg.setdefault('default_scope', 'mmmimic')
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = run_config(args)
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:

@@ -4,24 +4,24 @@ Same arguments as MMDetection 3.3's tools/train.py; works from the repository an
 through `mim train mmmimic CONFIG`.
 """
 import argparse
-import os
-import os.path as osp
 
 import mmmimic  # noqa: F401  (first: checks dependencies before mmdet loads)
 
 # isort: split
 from mmdet.utils import setup_cache_size_limit_of_dynamo
-from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmmimic.utils import register_all_modules, setup_cpu_distributed
+from mmmimic.utils.setup_env import (
+    add_run_args,
+    register_all_modules,
+    run_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--amp', action='store_true', default=False,
         help='enable automatic mixed precision training')
@@ -33,19 +33,8 @@ def parse_args() -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint; without a path, from the latest '
         'checkpoint in the work dir')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. key=value or key="[a,b]" '
-        '(no white space inside a value)')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch>=2.0) or --local_rank
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_run_args(parser)
+    return parser.parse_args()
 
 
 def main() -> None:
@@ -53,19 +42,7 @@ def main() -> None:
     setup_cache_size_limit_of_dynamo()
     register_all_modules(init_default_scope=False)
 
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    setup_cpu_distributed(cfg)
-    cfg.setdefault('default_scope', 'mmmimic')
-
-    # work_dir: command line > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = run_config(args)
 
     if args.amp:
         # fp16 + dynamic loss scaling on a GPU, bf16 on CPU (where MMEngine's

@@ -65,3 +65,47 @@ def setup_cpu_distributed(cfg) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def add_run_args(parser) -> None:
+    """The arguments ``tools/train.py`` and ``tools/test.py`` share:
+    ``--work-dir``, ``--cfg-options``, ``--launcher`` and the
+    ``--local-rank`` that ``torch.distributed.launch`` passes."""
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--work-dir', help='the dir to save logs, models and metrics')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. key=value or key="[a,b]" '
+        '(no white space inside a value)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2.0) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def run_config(args):
+    """The config a tool runs: ``args.config`` with ``--cfg-options`` merged,
+    the launcher set (CPU DDP prepared, :func:`setup_cpu_distributed`),
+    ``default_scope`` mmmimic unless set, and the work dir from the command
+    line, else the config, else ``./work_dirs/<config name>``. Sets
+    ``LOCAL_RANK`` from ``--local-rank`` when the launcher did not."""
+    import os
+    import os.path as osp
+
+    from mmengine.config import Config
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    setup_cpu_distributed(cfg)
+    cfg.setdefault('default_scope', SCOPE)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
