@@ -16,3 +16,7 @@ model = dict(
         type='DeconvNeck', in_channels=16, out_channels=32, scale_factor=1),
     mimic_sampler=dict(type='MimicRegionSampler', num=64),
     mimic_loss=dict(type='RoIMimicLoss', mode='pixel', loss_weight=1.0))
+# the mimic losses ramp up over 5 of the 6 iterations: the resume test then
+# also checks that the schedule continues where the interrupted run stopped
+custom_hooks = [dict(type='RNGStateHook'),
+                dict(type='MimicScheduleHook', warmup_iters=5)]

@@ -25,7 +25,7 @@ from mmmimic.version import __version__
 
 STUDENT_TYPE = 'TwoStageDetector'
 # mmmimic hooks that only matter while training
-TRAINING_ONLY_HOOKS = ('RNGStateHook', )
+TRAINING_ONLY_HOOKS = ('RNGStateHook', 'MimicScheduleHook')
 
 
 class ExportError(ValueError):
