@@ -24,7 +24,6 @@ mean nothing.
 """
 import argparse
 import json
-import multiprocessing
 import os
 import os.path as osp
 import pickle
@@ -32,7 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Tuple
 
 import mmcv
@@ -46,20 +45,19 @@ import mmmimic  # noqa: E402,F401  (dependency check first)
 
 # isort: split
 from mmengine.config import Config  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
 
 from mmmimic.evaluation import evaluate_predictions  # noqa: E402
 from mmmimic.evaluation.functional import MissRateResult  # noqa: E402
-from mmmimic.models.distillers.student_export import student_state_dict  # noqa: E402
-from mmmimic.registry import MODELS  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.atomic import (  # noqa: E402
     atomic_path,
     atomic_write_bytes,
     file_sha256,
 )
-from mmmimic.utils.benchmark import complexity as model_complexity  # noqa: E402
-from mmmimic.utils.benchmark import interleaved_ms, predict_fn  # noqa: E402
+from mmmimic.utils.benchmark import (  # noqa: E402
+    deployed_complexity,
+    in_new_process,
+)
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
 from mmmimic.visualization import save_mr_curves  # noqa: E402
 
@@ -280,57 +278,12 @@ def reasonable(data_dir: str, predictions: str) -> MissRateResult:
                                     pickle.load(f))['Reasonable']
 
 
-def student_model(config: str, checkpoint: str):
-    """The deployable model of a config with its trained weights: for a
-    distiller, its student (training-only modules dropped)."""
-    cfg = Config.fromfile(osp.join(CONFIGS, config))
-    if cfg.model.type == 'FeatureMimicDistiller':
-        # the mimic student's deployed architecture is the student-alone config
-        student_config = next(c for _, c, role in RUNS if role == 'student')
-        cfg.model = Config.fromfile(osp.join(CONFIGS, student_config)).model
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        model = MODELS.build(cfg.model)
-    state, _ = student_state_dict(safe_load_checkpoint(checkpoint))
-    model.load_state_dict(state)
-    return model.eval()
-
-
 def first_test_image(data_dir: str) -> torch.Tensor:
     """The first test image, (3, H, W) uint8 BGR as the pipeline loads it."""
     with open(osp.join(data_dir, TEST_ANN)) as f:
         name = json.load(f)['images'][0]['file_name']
     img = mmcv.imread(osp.join(data_dir, 'images', name))
     return torch.from_numpy(img).permute(2, 0, 1).contiguous()
-
-
-def complexity(models: Dict[str, Tuple[str, str]], data_dir: str,
-               rounds: int = 10, threads: int = 1) -> Dict[str, Dict[str, float]]:
-    """Parameters (M), GFLOPs and CPU latency (ms) of each trained model
-    (role -> (config, checkpoint)) on the first 640x480 test image (the RoI
-    head's cost follows the proposals it keeps), with ``threads`` CPU threads.
-    The latencies are medians of rounds in which every model predicts in
-    turn, so that the ratios come from one run under the same conditions."""
-    torch.set_num_threads(threads)
-    image = first_test_image(data_dir)
-    built = {role: student_model(config, ckpt)
-             for role, (config, ckpt) in models.items()}
-    shape = tuple(image.shape[-2:])
-    stats = {role: model_complexity(model, shape, image)
-             for role, model in built.items()}
-    latency = interleaved_ms(
-        {role: predict_fn(model, shape, image=image)
-         for role, model in built.items()}, rounds, warmup=2)
-    return {role: dict(stats[role], latency_ms=latency[role])
-            for role in built}
-
-
-def measure(*args) -> Dict[str, Dict[str, float]]:
-    """:func:`complexity` in a new interpreter, as a deployed model runs: in
-    this process, after the evaluation's numpy work, the same models measured
-    10-20 % slower, and not by the same share for all."""
-    context = multiprocessing.get_context('spawn')
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        return pool.submit(complexity, *args).result()
 
 
 def fmt_mr(value) -> str:
@@ -437,10 +390,14 @@ def main() -> None:
         curves[f'{role}, seed {seed}'] = result
     print(f'  {result.num_positives} Reasonable pedestrians in '
           f'{result.num_images} test images', flush=True)
-    stats = measure(
-        {role: (config, teacher if role == 'teacher' else first[role])
-         for _, config, role in RUNS}, data_dir, 3 if args.quick else 20,
-        args.threads)
+    # the deployed models (students as the export writes them), each on the
+    # first test image, in a new interpreter
+    stats = in_new_process(
+        deployed_complexity,
+        {role: (osp.join(CONFIGS, config),
+                teacher if role == 'teacher' else first[role])
+         for _, config, role in RUNS}, first_test_image(data_dir),
+        3 if args.quick else 20, args.threads)
     report(mrs, curves, args.seeds, stats, work_dir)
     print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
 

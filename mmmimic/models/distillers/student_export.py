@@ -241,3 +241,29 @@ def export_student(config: str, checkpoint: str, out_dir: str,
         plain_cfg.dump(cfg_tmp)
         torch.save(dict(state_dict=state, meta=meta), ckpt_tmp)
     return cfg_path, ckpt_path
+
+
+def deployed_model(config: str, checkpoint: str,
+                   cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """The model a checkpoint deploys as, in eval mode: for a mimic run its
+    student as :func:`export_student` writes it (same config, same weights,
+    without writing files), else the config's model with the checkpoint's
+    weights (loaded strictly)."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    distiller = distiller_class(cfg.model) if 'model' in cfg else None
+    if distiller is not None:
+        cfg, _ = student_config(cfg)
+    from mmmimic.registry import MODELS
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
+                                                      'mmmimic')):
+        model = MODELS.build(ConfigDict(cfg.model))
+    ckpt = safe_load_checkpoint(checkpoint, map_location='cpu',
+                                key='CHECKPOINT')
+    state, _ = student_state_dict(ckpt, distiller) if distiller is not None \
+        else (ckpt.get('state_dict', ckpt), [])
+    check_checkpoint_matches(model, state, f'CHECKPOINT={checkpoint!r}',
+                             what=f'the model of {config}')
+    model.load_state_dict(state, strict=True)
+    return model.eval()

@@ -226,3 +226,20 @@ def test_student_type_must_be_a_two_stage_detector(teacher_ckpt,
             ValueError, match=f'model.student_type={student_type!r}: name '
             "the student's own two-stage detector class"):
         MODELS.build(cfg.model)
+
+
+def test_deployed_model_is_the_export_without_files(tmp_path, teacher_ckpt):
+    """deployed_model (what run_demo and the benchmarks time) builds the
+    export's config with the export's weights; a plain config loads as is."""
+    from mmmimic.models.distillers.student_export import deployed_model
+    ckpt, options = mimic_run(tmp_path, teacher_ckpt,
+                              {'model.student_type': 'mmdet.FasterRCNN'})
+    model = deployed_model(MIMIC_CONFIG, ckpt, options)
+    cfg_path, student_ckpt = export_student(
+        MIMIC_CONFIG, ckpt, str(tmp_path / 'export'), cfg_options=options)
+    saved = torch.load(student_ckpt, weights_only=True)['state_dict']
+    assert type(model).__name__ == 'FasterRCNN' and not model.training
+    assert model.state_dict().keys() == saved.keys()
+    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())
+    plain = deployed_model(cfg_path, student_ckpt)
+    assert all(torch.equal(v, saved[k]) for k, v in plain.state_dict().items())
