@@ -26,7 +26,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmmimic  # noqa: F401
-from mmmimic.models.distillers import feature_strides
+from mmmimic.models.distillers import feature_strides, image_stride
 from mmmimic.models.distillers.teacher import load_teacher_config
 from mmmimic.registry import MODELS
 from mmmimic.utils import atomic_path, register_all_modules
@@ -69,7 +69,8 @@ def describe(detector, input_scale: float) -> list:
     detector.eval()
     with torch.no_grad():
         feats = detector.extract_feat(torch.zeros(1, 3, 256, 256))
-    return [(f.size(1), s / input_scale) for f, s in zip(feats, strides)]
+    return [(f.size(1), image_stride(s, input_scale))
+            for f, s in zip(feats, strides)]
 
 
 def adapter_for(student: list, teacher: list):
