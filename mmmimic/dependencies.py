@@ -92,16 +92,33 @@ def version_problems(
     return problems
 
 
+def mmcv_cuda_problem(cuda_available: bool, compiled_cuda: str) -> List[str]:
+    """A GPU that mmcv's ops cannot use: every two-stage detector on it would
+    stop at its first ``nms``/``roi_align`` with "not compiled with GPU
+    support", after the model is built and the data loaded."""
+    if not cuda_available or compiled_cuda != 'not available':
+        return []
+    return ['mmcv\'s compiled ops were built without CUDA, but this machine '
+            'has a GPU that MMEngine will train and test on: install an mmcv '
+            'built for CUDA (`mim install mmcv==2.1.0`, or build it with '
+            'MMCV_WITH_OPS=1 FORCE_CUDA=1), or hide the GPU to run on the CPU '
+            '(CUDA_VISIBLE_DEVICES=)']
+
+
 def load_problems() -> List[str]:
     """Import-time failures of compiled parts (run only when versions fit)."""
     problems = []
     try:
-        importlib.import_module('mmcv.ops')
+        ops = importlib.import_module('mmcv.ops')
     except Exception as exc:  # ImportError, OSError from a bad .so, ...
         problems.append(
             'mmcv is installed without working compiled ops (mmcv-lite, or a build '
             f'for another torch): `import mmcv.ops` fails with: {exc}. '
             'Rebuild mmcv against the installed torch')
+    else:
+        import torch
+        problems += mmcv_cuda_problem(torch.cuda.is_available(),
+                                      ops.get_compiling_cuda_version())
     try:
         importlib.import_module('torchvision')
     except Exception as exc:

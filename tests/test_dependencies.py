@@ -10,6 +10,8 @@ from mmmimic.dependencies import (
     DependencyError,
     UntestedDependencyWarning,
     check_dependencies,
+    load_problems,
+    mmcv_cuda_problem,
     untested_versions,
     version_problems,
 )
@@ -120,3 +122,21 @@ def test_import_has_no_torchvision_warnings(tmp_path):
                           text=True, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert 'torchvision' not in proc.stderr.lower(), proc.stderr
+
+
+def test_mmcv_without_cuda_ops_on_a_gpu_machine_is_named(monkeypatch):
+    """This machine's mmcv is built without CUDA (get_compiling_cuda_version
+    says 'not available'): on a machine where torch sees a GPU, import stops
+    with what to install, instead of the first nms failing mid-run."""
+    import mmcv.ops
+    import torch
+    assert mmcv_cuda_problem(False, 'not available') == []
+    assert mmcv_cuda_problem(True, '12.1') == []
+    if mmcv.ops.get_compiling_cuda_version() != 'not available':
+        pytest.skip('this mmcv has CUDA ops')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    problems = load_problems()
+    assert len(problems) == 1
+    assert "mmcv's compiled ops were built without CUDA" in problems[0]
+    assert 'mim install mmcv==2.1.0' in problems[0]
+    assert 'CUDA_VISIBLE_DEVICES=' in problems[0]

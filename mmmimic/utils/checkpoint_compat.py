@@ -28,6 +28,7 @@ import _compat_pickle
 import codecs
 import collections
 import functools
+import importlib
 import pickle
 import types
 from typing import Any, Dict, List
@@ -44,6 +45,24 @@ NUMPY_MULTIARRAY_MODULES = ('numpy.core.multiarray', 'numpy._core.multiarray')
 
 class RefusedGlobalError(pickle.UnpicklingError):
     """The pickle asks for a global (or attribute) outside the allow-list."""
+
+
+class NewerTorchGlobalError(RefusedGlobalError):
+    """The pickle asks for a torch global that this torch does not have: it
+    was saved by a newer torch."""
+
+
+def missing_torch_global(qualname: str) -> bool:
+    """Whether ``qualname`` (``'torch._utils._rebuild_tensor_v3'``) names
+    something in torch's namespace that the installed torch lacks."""
+    module, _, name = qualname.rpartition('.')
+    if not (module == 'torch' or module.startswith('torch.')):
+        return False
+    try:
+        found = importlib.import_module(module)
+    except ImportError:
+        return True
+    return not hasattr(found, name)
 
 
 def history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -132,6 +151,10 @@ class RestrictedUnpickler(pickle.Unpickler):
                                                        (module, name))
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         obj = allowed_globals().get(f'{module}.{name}')
+        if obj is None and missing_torch_global(f'{module}.{name}'):
+            raise NewerTorchGlobalError(
+                f'Unsupported global: GLOBAL {module}.{name}, which torch '
+                f'{torch.__version__} does not have')
         if obj is None:
             raise RefusedGlobalError(
                 f'Unsupported global: GLOBAL {module}.{name} is not allowed')

@@ -23,6 +23,7 @@ import io
 import os
 import os.path as osp
 import pickle
+import re
 import zipfile
 from typing import IO, Any, Optional, Union
 from urllib.parse import urlparse
@@ -31,8 +32,10 @@ import torch
 from mmengine.fileio import get as read_bytes
 
 from .checkpoint_compat import (
+    NewerTorchGlobalError,
     RefusedGlobalError,
     allow_mmengine_checkpoint_globals,
+    missing_torch_global,
     restricted_pickle,
     weights_only_accepts_named_globals,
 )
@@ -60,6 +63,11 @@ class CheckpointMismatchError(CheckpointError, ValueError):
 
 class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     """A checkpoint whose pickle asks for more than weights and metadata."""
+
+
+class NewerTorchCheckpointError(DamagedCheckpointError):
+    """A checkpoint saved by a newer torch: its pickle asks for a torch global
+    (a tensor type or rebuild function) that the installed torch lacks."""
 
 
 def default_method() -> str:
@@ -156,6 +164,21 @@ def _refusal_detail(error: BaseException) -> str:
     return detail.split(' Please use')[0].strip()
 
 
+def _refused_global(error: BaseException) -> Optional[str]:
+    """The ``module.name`` a refusal names (``GLOBAL module.name``)."""
+    found = re.search(r'GLOBAL ([\w.]+)', str(error))
+    return found.group(1).rstrip('.') if found else None
+
+
+def _from_newer_torch(error: BaseException) -> Optional[str]:
+    """The torch global a refusal names that this torch lacks, or None."""
+    qualname = _refused_global(error)
+    if isinstance(error, NewerTorchGlobalError) or (
+            qualname is not None and missing_torch_global(qualname)):
+        return qualname or '?'
+    return None
+
+
 def _download(url: str, name: str) -> str:
     """Download ``url`` once into torch's hub cache (``$TORCH_HOME``)."""
     from torch.hub import download_url_to_file, get_dir
@@ -194,6 +217,8 @@ def safe_load_checkpoint(filename: str,
             message says what was found.
         UnsafeCheckpointError: the pickle needs a global outside the allow-list
             (code, arbitrary objects); nothing from it has run.
+        NewerTorchCheckpointError: the pickle needs a torch global that this
+            torch lacks (saved by a newer torch); nothing from it has run.
     """
     method = method or default_method()
     if method not in METHODS:
@@ -231,6 +256,16 @@ def safe_load_checkpoint(filename: str,
             io.BytesIO(source) if isinstance(source, bytes) else source,
             map_location, method)
     except Exception as error:
+        newer = _from_newer_torch(error) if _is_refusal(error) else None
+        if newer is not None:
+            raise NewerTorchCheckpointError(
+                f'{name}: saved by a newer torch than this one '
+                f'({torch.__version__}): its pickle asks for {newer}, which '
+                'this torch does not have (a tensor type or format added '
+                'later). Install a newer torch (mmmimic runs on torch 2.1 to '
+                '2.14), or load the file with the torch that saved it and '
+                're-save its tensors in common dtypes, e.g. '
+                "{k: v.float() for k, v in state_dict.items()}.") from None
         if _is_refusal(error):
             raise UnsafeCheckpointError(
                 f'{name}: refused to load. Its pickle asks for more than '

@@ -1,4 +1,5 @@
 """Checkpoints are read with weights_only=True: code in a pickle never runs."""
+import os.path as osp
 import pathlib
 import re
 
@@ -10,6 +11,7 @@ from mmengine.registry import DefaultScope
 from mmmimic.registry import MODELS
 from mmmimic.utils import UnsafeCheckpointError, safe_load_checkpoint
 from mmmimic.utils.checkpoint_compat import weights_only_accepts_named_globals
+from mmmimic.utils.safe_load import NewerTorchCheckpointError
 
 from ..test_models._tiny import distiller_cfg
 
@@ -352,3 +354,56 @@ def test_missing_file_names_the_key():
                        match=r"CHECKPOINT='nope.pth': no such file \(looked "
                        r'for /'):
         safe_load_checkpoint('nope.pth', key='CHECKPOINT')
+
+
+# torch 2.14.1 wrote this file (a uint16 tensor: torch._utils._rebuild_tensor_v3
+# and torch.uint16, which came in torch 2.3)
+NEWER_TORCH_FILE = osp.join(osp.dirname(__file__), '..', 'data',
+                            'uint16_saved_by_torch_2.14.pth')
+
+
+def fake_future_rebuild(*args):
+    return torch.zeros(1)
+
+
+class FromAFutureTorch:
+    """Pickles as a call of ``torch._utils._rebuild_tensor_v99``, a name no
+    torch has: what a file of a later torch looks like to this one."""
+
+    def __reduce__(self):
+        return (fake_future_rebuild, ())
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_checkpoint_of_a_newer_torch_is_named(tmp_path, method):
+    path = tmp_path / 'future.pth'
+    fake_future_rebuild.__module__ = 'torch._utils'
+    fake_future_rebuild.__qualname__ = '_rebuild_tensor_v99'
+    torch._utils._rebuild_tensor_v99 = fake_future_rebuild
+    try:
+        torch.save(dict(state_dict={'w': FromAFutureTorch()}), path)
+    finally:
+        del torch._utils._rebuild_tensor_v99
+        fake_future_rebuild.__module__ = __name__
+        fake_future_rebuild.__qualname__ = 'fake_future_rebuild'
+    with pytest.raises(NewerTorchCheckpointError, match=(
+            r"model.teacher_ckpt='.*future.pth': saved by a newer torch than "
+            rf'this one \({re.escape(torch.__version__)}\): its pickle asks '
+            r'for torch._utils._rebuild_tensor_v99, which this torch does not '
+            r'have.*Install a newer torch')):
+        safe_load_checkpoint(str(path), key='model.teacher_ckpt',
+                             method=method)
+
+
+def test_uint16_checkpoint_of_torch_2_14_loads_or_is_named():
+    """Real file, real stacks: torch >= 2.3 reads it; torch 2.1 (make
+    test-compat) gets the newer-torch message, not 'could run code'."""
+    if hasattr(torch, 'uint16'):
+        state = safe_load_checkpoint(NEWER_TORCH_FILE)['state_dict']
+        assert state['w'].dtype == torch.uint16
+        assert state['w'].to(torch.int32).tolist() == [0, 1, 2, 65535]
+    else:
+        with pytest.raises(NewerTorchCheckpointError,
+                           match=r"CHECKPOINT='.*uint16_saved_by_torch_2.14"
+                           r".pth': saved by a newer torch .*asks for torch"):
+            safe_load_checkpoint(NEWER_TORCH_FILE, key='CHECKPOINT')
