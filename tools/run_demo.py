@@ -48,6 +48,7 @@ from mmengine.config import Config  # noqa: E402
 
 from mmmimic.evaluation import evaluate_predictions  # noqa: E402
 from mmmimic.evaluation.functional import MissRateResult  # noqa: E402
+from mmmimic.models.distillers.student_export import deployed_model  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.atomic import (  # noqa: E402
     atomic_path,
@@ -393,7 +394,7 @@ def main() -> None:
     # the deployed models (students as the export writes them), each on the
     # first test image, in a new interpreter
     stats = in_new_process(
-        deployed_complexity,
+        deployed_complexity, deployed_model,
         {role: (osp.join(CONFIGS, config),
                 teacher if role == 'teacher' else first[role])
          for _, config, role in RUNS}, first_test_image(data_dir),

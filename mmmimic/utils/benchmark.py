@@ -179,19 +179,19 @@ def predict_ms(model, size: Tuple[int, int], repeats: int = 10,
                      device)
 
 
-def deployed_complexity(models: Dict[str, Tuple[str, str]],
+def deployed_complexity(build: Callable[[str, str], torch.nn.Module],
+                        models: Dict[str, Tuple[str, str]],
                         image: torch.Tensor, rounds: int = 10,
                         threads: int = 1) -> Dict[str, Dict[str, float]]:
     """Parameters (M), GFLOPs and latency (ms) of each deployed model (name ->
-    (config, checkpoint), built by
+    (config, checkpoint), built by ``build``, e.g.
     :func:`mmmimic.models.distillers.student_export.deployed_model`) on
     ``image``, (3, H, W) uint8 BGR, with ``threads`` CPU threads. The RoI
     head's cost follows the proposals the trained weights keep. Latencies are
     medians of rounds in which every model predicts in turn, so that their
     ratios come from one run under the same conditions."""
-    from mmmimic.models.distillers.student_export import deployed_model
     torch.set_num_threads(threads)
-    built = {name: deployed_model(config, ckpt)
+    built = {name: build(config, ckpt)
              for name, (config, ckpt) in models.items()}
     shape = tuple(image.shape[-2:])
     stats = {name: complexity(model, shape, image)

@@ -2,6 +2,7 @@ import datetime
 import warnings
 
 from mmengine import DefaultScope
+from mmengine.registry import Registry
 
 from mmmimic.registry import SCOPE
 
@@ -14,11 +15,13 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             scope, so that unprefixed names resolve in mmmimic's registries
             first. Defaults to True.
     """
-    import mmmimic.datasets  # noqa: F401
-    import mmmimic.engine  # noqa: F401
-    import mmmimic.evaluation  # noqa: F401
-    import mmmimic.models  # noqa: F401
-    import mmmimic.visualization  # noqa: F401
+    from mmmimic import registry
+
+    # each node imports the packages of its `locations` (MMEngine's lazy
+    # registration), so utils itself imports none of them
+    for node in vars(registry).values():
+        if isinstance(node, Registry) and node.scope == SCOPE:
+            node.import_from_location()
 
     if not init_default_scope:
         return

@@ -1,17 +1,17 @@
 """The benchmark's miss rate vs false positives per image plot."""
-from typing import TYPE_CHECKING, Dict, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from .figure import save_figure
 
-if TYPE_CHECKING:  # a type only: visualization imports nothing of evaluation
-    from mmmimic.evaluation.functional.miss_rate import MissRateResult
 
-
-def save_mr_curves(curves: Dict[str, 'MissRateResult'], path: str,
+def save_mr_curves(curves: Dict[str, Any], path: str,
                    styles: Optional[Dict[str, dict]] = None) -> None:
     """Benchmark-style log-log miss rate vs FPPI plot, MR in the legend.
+
+    ``curves`` maps a name to a result with ``fppi``, ``miss_rate`` (arrays)
+    and ``mr`` (:class:`mmmimic.evaluation.functional.MissRateResult`).
 
     ``styles`` maps a curve's name to matplotlib line keywords (colour, line
     style); the miss-rate axis goes down to 0.01 when a curve does."""
