@@ -56,10 +56,14 @@ def mimic_run(tmp_path, teacher_ckpt, options):
     return str(path), options
 
 
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+
+
+@pytest.mark.parametrize('device', ['cpu', pytest.param('cuda', marks=CUDA)])
 @pytest.mark.parametrize('options', [{}, HALF_INPUT],
                          ids=['full-input', 'half-input-training-adapter'])
 def test_exported_student_predicts_exactly_as_the_distiller(
-        tiny_coco, tmp_path, teacher_ckpt, options):
+        tiny_coco, tmp_path, teacher_ckpt, options, device):
     scaled = bool(options)
     ckpt, options = mimic_run(tmp_path, teacher_ckpt, options)
     cfg_path, student_ckpt = export_student(
@@ -91,13 +95,13 @@ def test_exported_student_predicts_exactly_as_the_distiller(
     images = sorted(glob.glob(osp.join(tiny_coco, 'images', 'val_*.jpg')))
     distiller_cfg = Config.fromfile(MIMIC_CONFIG)
     distiller_cfg.merge_from_dict(options)
-    distiller = init_detector(distiller_cfg, ckpt, device='cpu')
+    distiller = init_detector(distiller_cfg, ckpt, device=device)
     expected = inference_detector(distiller, images)
-    student = init_detector(cfg_path, student_ckpt, device='cpu')
+    student = init_detector(cfg_path, student_ckpt, device=device)
     assert student.dataset_meta['classes'] == ('person', )
     got = inference_detector(student, images)
     inferencer = DetInferencer(model=cfg_path, weights=student_ckpt,
-                               device='cpu', show_progress=False)
+                               device=device, show_progress=False)
     via_inferencer = inferencer(images, return_datasamples=True,
                                 no_save_pred=True)['predictions']
     assert sum(len(e.pred_instances) for e in expected) > 0
