@@ -41,3 +41,13 @@ def test_a_coarser_student_is_told_to_refine_its_map(adapter_for):
     with pytest.raises(ValueError, match=r'stride is 1.5x the teacher\'s '
                        r'\(stride 24 vs 16.*finer map or a larger input'):
         adapter_for([(32, 24.0)], [(64, 16.0)])
+
+
+def test_levels_whose_ratios_differ_get_the_distillers_stride_check(
+        adapter_for):
+    """The tool derives the adapter from the first pair and then runs the one
+    stride check of the distiller (levels.match_levels) on every pair."""
+    with pytest.raises(ValueError, match=r'student level 1 has stride 32 on '
+                       r'its input.*teacher level 1 has stride 16: the maps '
+                       'cannot be aligned'):
+        adapter_for([(16, 8.0), (32, 32.0)], [(32, 8.0), (64, 16.0)])

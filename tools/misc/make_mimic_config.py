@@ -26,7 +26,11 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmmimic  # noqa: F401
-from mmmimic.models.distillers import feature_strides, image_stride
+from mmmimic.models.distillers import (
+    feature_strides,
+    image_stride,
+    match_levels,
+)
 from mmmimic.models.distillers.teacher import load_teacher_config
 from mmmimic.registry import MODELS
 from mmmimic.utils import atomic_path, register_all_modules
@@ -82,11 +86,9 @@ def adapter_for(student: list, teacher: list):
             f'{[s for _, s in student]} and the teacher {len(teacher)} '
             f'{[s for _, s in teacher]}: write model.mimic_levels=[(student, '
             'teacher), ...] into the generated config by hand')
-    factors = {s_stride / t_stride
-               for (_, s_stride), (_, t_stride) in zip(student, teacher)}
-    if len(factors) != 1:
-        raise ValueError(f'the stride ratios differ between levels: {factors}')
-    factor = factors.pop()
+    # what an adapter would have to do: upsample the student by the ratio of
+    # the first pair; match_levels below checks every pair against it
+    factor = student[0][1] / teacher[0][1]
     if factor < 1 and not math.isclose(factor, 1):
         raise ValueError(
             f'the student\'s maps are finer than the teacher\'s (stride '
@@ -102,6 +104,9 @@ def adapter_for(student: list, teacher: list):
             f'{student[0][1]:g} vs {teacher[0][1]:g} image pixels); an adapter '
             'can upsample by 1, 2, 4, ... only. Give the student a finer map '
             'or a larger input so that the ratio is a power of 2')
+    # the distiller's own stride check, on the strides in image pixels
+    match_levels([s for _, s in student], [t for _, t in teacher],
+                 upsample=int(round(factor)))
     s_ch = [c for c, _ in student]
     t_ch = [c for c, _ in teacher]
     if s_ch == t_ch and factor == 1:
