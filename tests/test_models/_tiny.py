@@ -4,10 +4,29 @@ import os.path as osp
 
 import torch
 from mmdet.structures import DetDataSample
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
+from mmmimic.registry import MODELS
+
 from ..conftest import REPO_ROOT, TINY_CONFIG
+
+
+def build(cfg):
+    """Build as the runner does: from a ConfigDict, in the mmmimic scope."""
+    with DefaultScope.overwrite_default_scope('mmmimic'):
+        return MODELS.build(ConfigDict(cfg))
+
+
+def save_tiny_teacher(folder) -> tuple:
+    """A checkpoint of the tiny teacher (base width 16) as a runner saves it,
+    in ``folder``: its path and the state dict."""
+    torch.manual_seed(0)
+    teacher = build(tiny_detector(16))
+    path = folder / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict(), meta=dict(iter=1)), path)
+    return str(path), teacher.state_dict()
 
 
 def tiny_detector(base_channels: int = 8) -> dict:

@@ -4,6 +4,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
+from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.logging import print_log
@@ -272,19 +273,26 @@ class FeatureMimicDistiller(TwoStageDetector):
         return align_maps(self.mimic_levels, self.adapted_student(x), teacher)
 
     def rpn_step(self, x: Tuple[Tensor], samples: SampleList
-                 ) -> Tuple[Dict[str, Tensor], InstanceList]:
-        """The student's RPN losses (``loss_rpn_*``) and proposals, as
-        :meth:`TwoStageDetector.loss` computes them."""
+                 ) -> Tuple[Dict[str, Tensor], InstanceList, tuple]:
+        """The student's RPN losses (``loss_rpn_*``), proposals and raw
+        outputs (``cls_scores``, ``bbox_preds``: lists of (B, A * c, H, W)),
+        computed as :meth:`BaseDenseHead.loss_and_predict` does inside
+        :meth:`TwoStageDetector.loss`; the raw outputs serve the logit
+        mimic."""
         proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
         rpn_samples = copy.deepcopy(samples)
         for sample in rpn_samples:   # the RPN is class-agnostic
             sample.gt_instances.labels = torch.zeros_like(
                 sample.gt_instances.labels)
-        rpn_losses, proposals = self.rpn_head.loss_and_predict(
-            x, rpn_samples, proposal_cfg=proposal_cfg)
+        gt_instances, gt_ignore, img_metas = unpack_gt_instances(rpn_samples)
+        outs = self.rpn_head(x)
+        rpn_losses = self.rpn_head.loss_by_feat(*outs, gt_instances, img_metas,
+                                                gt_ignore)
+        proposals = self.rpn_head.predict_by_feat(
+            *outs, batch_img_metas=img_metas, cfg=proposal_cfg)
         losses = {f'rpn_{k}' if 'loss' in k and 'rpn' not in k else k: v
                   for k, v in rpn_losses.items()}
-        return losses, proposals
+        return losses, proposals, outs
 
     def mimic_regions(self, proposals: InstanceList, samples: SampleList,
                       scale: Tuple[float, float]
@@ -320,8 +328,8 @@ class FeatureMimicDistiller(TwoStageDetector):
         inputs, samples, scale = self.student_view(batch_inputs,
                                                    batch_data_samples)
         x = self.extract_feat(inputs)
-        losses, proposals = self.rpn_step(x, samples)
-        step = MimicStep(self, self.teacher, x, teacher_x)
+        losses, proposals, rpn_outs = self.rpn_step(x, samples)
+        step = MimicStep(self, self.teacher, x, teacher_x, rpn_outs)
         if teacher_x is None:
             for term in self.mimic_terms:
                 losses.update(term.zero_losses(step))

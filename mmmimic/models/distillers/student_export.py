@@ -186,7 +186,6 @@ def export_student(config: str, checkpoint: str, out_dir: str,
         FileExistsError: ``NAME.py`` or ``NAME.pth`` exists and not
             ``overwrite``; checked before anything is read.
     """
-    from mmdet.registry import MODELS as MMDET_MODELS
     name = name or f'{osp.splitext(osp.basename(config))[0]}_student'
     cfg_path = osp.join(out_dir, f'{name}.py')
     ckpt_path = osp.join(out_dir, f'{name}.pth')
@@ -196,25 +195,11 @@ def export_student(config: str, checkpoint: str, out_dir: str,
             f'{" and ".join(existing)} already exist(s): refusing to replace '
             'an earlier export. Pass --overwrite (overwrite=True), another '
             '--name or another OUT_DIR.')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    plain_cfg, kept_types = student_config(cfg)
-    ckpt = safe_load_checkpoint(checkpoint, map_location='cpu',
-                                key='CHECKPOINT')
-    if not isinstance(ckpt, dict):
-        raise ExportError(f'{checkpoint}: not an MMEngine checkpoint')
-    state, dropped = student_state_dict(ckpt, distiller_class(cfg.model))
-
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        student = MMDET_MODELS.build(ConfigDict(plain_cfg.model))
     try:
-        check_checkpoint_matches(
-            student, state, f'CHECKPOINT={checkpoint!r}',
-            what=f'the student of {config}')
+        plain_cfg, kept_types, _, state, dropped, ckpt = _deployable(
+            config, checkpoint, cfg_options, require_distiller=True)
     except CheckpointMismatchError as e:
         raise ExportError(f'{checkpoint} does not match {config}: {e}') from e
-    student.load_state_dict(state, strict=True)
 
     old_meta = ckpt.get('meta') or {}
     meta = dict(
@@ -243,27 +228,48 @@ def export_student(config: str, checkpoint: str, out_dir: str,
     return cfg_path, ckpt_path
 
 
+def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
+                require_distiller: bool = False) -> tuple:
+    """What a checkpoint deploys as: for a mimic run its student
+    (:func:`student_config`, :func:`student_state_dict`), else the config's
+    own model; built and loaded strictly.
+
+    Returns:
+        tuple: the config, the mmmimic types it keeps, the model, its
+        weights, the checkpoint keys dropped, the checkpoint.
+
+    Raises:
+        ExportError: ``require_distiller`` and not a mimic config (checked
+            before the checkpoint is read), or no MMEngine checkpoint.
+        CheckpointMismatchError: the weights do not fit the model.
+    """
+    from mmmimic.registry import MODELS
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    distiller = distiller_class(cfg.model) if 'model' in cfg else None
+    kept_types: List[str] = []
+    if distiller is not None or require_distiller:
+        cfg, kept_types = student_config(cfg)
+    ckpt = safe_load_checkpoint(checkpoint, map_location='cpu',
+                                key='CHECKPOINT')
+    if not isinstance(ckpt, dict):
+        raise ExportError(f'{checkpoint}: not an MMEngine checkpoint')
+    state, dropped = student_state_dict(ckpt, distiller) \
+        if distiller is not None else (ckpt.get('state_dict', ckpt), [])
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
+                                                      'mmmimic')):
+        model = MODELS.build(ConfigDict(cfg.model))
+    check_checkpoint_matches(model, state, f'CHECKPOINT={checkpoint!r}',
+                             what=f'the deployed model of {config}')
+    model.load_state_dict(state, strict=True)
+    return cfg, kept_types, model, state, dropped, ckpt
+
+
 def deployed_model(config: str, checkpoint: str,
                    cfg_options: Optional[dict] = None) -> torch.nn.Module:
     """The model a checkpoint deploys as, in eval mode: for a mimic run its
     student as :func:`export_student` writes it (same config, same weights,
     without writing files), else the config's model with the checkpoint's
     weights (loaded strictly)."""
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    distiller = distiller_class(cfg.model) if 'model' in cfg else None
-    if distiller is not None:
-        cfg, _ = student_config(cfg)
-    from mmmimic.registry import MODELS
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
-                                                      'mmmimic')):
-        model = MODELS.build(ConfigDict(cfg.model))
-    ckpt = safe_load_checkpoint(checkpoint, map_location='cpu',
-                                key='CHECKPOINT')
-    state, _ = student_state_dict(ckpt, distiller) if distiller is not None \
-        else (ckpt.get('state_dict', ckpt), [])
-    check_checkpoint_matches(model, state, f'CHECKPOINT={checkpoint!r}',
-                             what=f'the model of {config}')
-    model.load_state_dict(state, strict=True)
-    return model.eval()
+    return _deployable(config, checkpoint, cfg_options)[2].eval()

@@ -65,8 +65,8 @@ class LogitMimicLoss(BaseMimicLoss):
         return losses
 
     def step_loss(self, step: MimicStep) -> dict:
-        """Both RPNs on their own levels (the teacher's without gradients)."""
-        student = step.student.rpn_head(step.x)
+        """The student's RPN outputs of this step against the teacher's RPN
+        on its own levels (without gradients)."""
         with torch.no_grad():
             teacher = step.teacher.rpn_head(step.teacher_x)
-        return self(student, teacher)
+        return self(step.rpn_outs, teacher)

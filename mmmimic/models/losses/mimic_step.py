@@ -21,6 +21,8 @@ class MimicStep:
         teacher_x (tuple[Tensor] | None): The teacher's levels, each
             (B, C_t, H_t, W_t), computed without gradients; None when the
             schedule has switched mimic off (the teacher is not run).
+        rpn_outs (tuple): The student's raw RPN outputs of this step
+            (``cls_scores``, ``bbox_preds``: lists of (B, A * c, H, W)).
         student_rois (Tensor): (n, 5) mimic regions ``[batch_idx, x1, y1, x2,
             y2]`` in the student's input pixels.
         teacher_rois (Tensor): (n, 5) the same regions in the teacher's input
@@ -31,6 +33,7 @@ class MimicStep:
     teacher: nn.Module
     x: Tuple[Tensor, ...]
     teacher_x: Tuple[Tensor, ...] = None
+    rpn_outs: tuple = None
     student_rois: Tensor = None
     teacher_rois: Tensor = None
     positives: Tensor = None

@@ -2,7 +2,6 @@ from typing import List, Optional, Tuple
 
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
-from mmdet.registry import TASK_UTILS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
@@ -70,15 +69,12 @@ class RFCNRoIHead(StandardRoIHead):
                 'the same k')
 
     def init_assigner_sampler(self) -> None:
-        """mmdet's, with OHEM's sampler pooling the score maps that
-        :meth:`loss` computed once (its ``context``)."""
-        self.bbox_assigner = None
-        self.bbox_sampler = None
-        if self.train_cfg:
-            self.bbox_assigner = TASK_UTILS.build(self.train_cfg.assigner)
-            self.bbox_sampler = TASK_UTILS.build(
-                self.train_cfg.sampler,
-                default_args=dict(context=ScoreMapContext(self)))
+        """mmdet's; a sampler with a ``context`` (OHEM's, which forwards the
+        RoIs it mines) gets a :class:`ScoreMapContext`, so that it pools the
+        score maps :meth:`loss` computed once."""
+        super().init_assigner_sampler()
+        if hasattr(self.bbox_sampler, 'context'):
+            self.bbox_sampler.context = ScoreMapContext(self)
 
     def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList) -> dict:

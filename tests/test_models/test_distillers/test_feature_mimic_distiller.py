@@ -1,4 +1,5 @@
-"""FeatureMimicDistiller: teacher handling, the training step, checks, scaling."""
+"""FeatureMimicDistiller: teacher handling, the training step, bad input,
+scaling, scopes (its build-time checks: test_mimic_checks.py)."""
 import copy
 
 import pytest
@@ -10,25 +11,20 @@ from mmengine.registry import DefaultScope
 from mmmimic.registry import MODELS
 from mmmimic.utils import register_all_modules
 
-from .._tiny import batch, distiller_cfg, tiny_detector
+from .._tiny import (
+    batch,
+    build,
+    distiller_cfg,
+    save_tiny_teacher,
+    tiny_detector,
+)
 
 register_all_modules()
 
 
 @pytest.fixture(scope='module')
 def teacher_ckpt(tmp_path_factory):
-    """A checkpoint of the tiny teacher (base width 16), as a runner saves it."""
-    torch.manual_seed(0)
-    teacher = build(tiny_detector(16))
-    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
-    torch.save(dict(state_dict=teacher.state_dict(), meta=dict(iter=1)), path)
-    return str(path), teacher.state_dict()
-
-
-def build(cfg):
-    """Build as the runner does: from a ConfigDict, in the mmmimic scope."""
-    with DefaultScope.overwrite_default_scope('mmmimic'):
-        return MODELS.build(ConfigDict(cfg))
+    return save_tiny_teacher(tmp_path_factory.mktemp('teacher'))
 
 
 def test_teacher_loaded_frozen_and_hidden(teacher_ckpt):
@@ -193,96 +189,11 @@ def test_stage2_and_logit_mimic_grads_only_into_student(teacher_ckpt):
     assert torch.isfinite(l2.loss(inputs, samples)['loss_mimic_s2_cls'])
 
 
-def set_iter(model, hook, step):
-    """What the runner does before iteration ``step``: the hook sets the
-    model's mimic weight."""
-    from types import SimpleNamespace
-    hook.before_train_iter(SimpleNamespace(model=model, iter=step), 0)
-
-
-def test_warmup_scales_mimic_losses(teacher_ckpt):
-    from mmmimic.engine import MimicScheduleHook
-    model = build(distiller_cfg(teacher_ckpt[0]))
-    hook = MimicScheduleHook(warmup_iters=10)
-    model.train()
-    inputs, samples = batch(model)
-    set_iter(model, hook, 0)
-    torch.manual_seed(0)
-    early = model.loss(inputs, samples)['loss_mimic']
-    set_iter(model, hook, 20)
-    torch.manual_seed(0)
-    late = model.loss(inputs, samples)['loss_mimic']
-    assert early.item() == pytest.approx(late.item() / 10, rel=1e-4)
-
-
-def test_fade_out_weights_then_turns_the_teacher_off(teacher_ckpt):
-    from mmmimic.engine import MimicScheduleHook
-    model = build(distiller_cfg(teacher_ckpt[0], stage2_mimic=dict()))
-    hook = MimicScheduleHook(warmup_iters=4, fade_iters=(10, 20))
-    model.train()
-    weights = {}
-    for step in (0, 3, 9, 10, 15, 19, 20, 50):
-        set_iter(model, hook, step)
-        weights[step] = model.mimic_weight
-    assert weights == pytest.approx({0: 0.25, 3: 1.0, 9: 1.0, 10: 1.0,
-                                     15: 0.5, 19: 0.1, 20: 0.0, 50: 0.0})
-    inputs, samples = batch(model)
-    set_iter(model, hook, 5)
-    torch.manual_seed(0)
-    on = model.loss(inputs, samples)
-    set_iter(model, hook, 25)
-    calls = []
-    original = model.teacher.extract_feat
-    model.teacher.extract_feat = lambda *a: calls.append(a) or original(*a)
-    try:
-        torch.manual_seed(0)
-        off = model.loss(inputs, samples)
-    finally:
-        del model.teacher.extract_feat
-    assert calls == []                  # the teacher is not run at all
-    assert set(off) == set(on)          # same log keys
-    assert on['loss_mimic'].item() > 0
-    for key in ('loss_mimic', 'loss_mimic_s2_cls', 'loss_mimic_s2_reg'):
-        assert off[key].item() == 0.0, key
-    for key in ('loss_rpn_cls', 'loss_rpn_bbox'):     # before any sampling
-        assert torch.allclose(sum(off[key]), sum(on[key])), key
-    total, _ = model.parse_losses(off)
-    total.backward()
-    adapter = [p.grad for p in model.mimic_adapter.parameters()]
-    assert adapter and all(g is not None and not g.any() for g in adapter)
-    assert any(p.grad.abs().sum() > 0 for p in model.backbone.parameters())
-
-
-@pytest.mark.parametrize('fade', [(20, 10), (5, 5), (-1, 4), (1, 2, 3)])
-def test_bad_fade_iters(fade):
-    from mmmimic.engine import MimicScheduleHook
-    with pytest.raises(ValueError, match=r'fade_iters=.*begin < end'):
-        MimicScheduleHook(fade_iters=fade)
-
-
 @pytest.mark.parametrize('key', ['mimic_warmup_iters', 'mimic_fade_iters'])
 def test_schedule_keys_on_the_model_point_at_the_hook(teacher_ckpt, key):
     with pytest.raises(ValueError, match=f'model.{key} moved to a hook.*'
                        'MimicScheduleHook'):
         build(distiller_cfg(teacher_ckpt[0], **{key: 10}))
-
-
-def test_schedule_hook_follows_the_runner_iteration_after_resume(
-        teacher_ckpt):
-    """The factor is a function of runner.iter, which --resume restores: a
-    hook made afresh (as after a restart) gives the same factor at the same
-    iteration; a model that is no distiller is refused."""
-    from mmmimic.engine import MimicScheduleHook
-    model = build(distiller_cfg(teacher_ckpt[0]))
-    set_iter(model, MimicScheduleHook(warmup_iters=8, fade_iters=(10, 14)),
-             11)
-    before = model.mimic_weight
-    model.mimic_weight = 1.0
-    set_iter(model, MimicScheduleHook(warmup_iters=8, fade_iters=(10, 14)),
-             11)
-    assert model.mimic_weight == before == pytest.approx(0.75)
-    with pytest.raises(TypeError, match='no mimic_weight'):
-        set_iter(build(tiny_detector(8)), MimicScheduleHook(), 0)
 
 
 # -- bad input ------------------------------------------------------------------
@@ -465,84 +376,3 @@ def test_mixed_into_an_mmdet_config_file():
     inputs, samples = batch(model, shape=(3, 128, 160))
     losses = model.loss(inputs, samples)
     assert torch.isfinite(losses['loss_mimic']) and losses['loss_mimic'] > 0
-
-
-# -- build-time checks of the mimic settings ------------------------------------
-@pytest.mark.parametrize('kwargs, key', [
-    (dict(mimic_loss=dict(type='RoIMimicLoss', loss_weight=-1.0)),
-     r'model.mimic_loss.loss_weight=-1.0'),
-    (dict(stage2_mimic=dict(cls_weight=-0.5)),
-     r'model.stage2_mimic.cls_weight=-0.5'),
-    (dict(logit_mimic=dict(reg_weight=float('nan'))),
-     r'model.logit_mimic.reg_weight=nan'),
-    (dict(logit_mimic=dict(cls_weight='1')),
-     r"model.logit_mimic.cls_weight='1'"),
-])
-def test_negative_or_non_number_mimic_weight_is_refused(kwargs, key):
-    with pytest.raises(ValueError, match=key + '.*finite number >= 0'):
-        build(distiller_cfg(**kwargs))
-
-
-def test_every_mimic_weight_zero_is_refused():
-    with pytest.raises(ValueError, match=r'every mimic weight is 0 \('
-                       r'model.mimic_loss.loss_weight, model.stage2_mimic.'
-                       r'cls_weight.*student config alone'):
-        build(distiller_cfg(
-            mimic_loss=dict(type='RoIMimicLoss', loss_weight=0.0),
-            stage2_mimic=dict(cls_weight=0.0, reg_weight=0)))
-
-
-def test_some_mimic_weights_zero_build(teacher_ckpt):
-    model = build(distiller_cfg(
-        teacher_ckpt[0], mimic_loss=dict(type='RoIMimicLoss', loss_weight=0.0),
-        logit_mimic=dict(reg_weight=0.0)))
-    assert model.mimic_loss.loss_weight == 0.0
-
-
-@pytest.mark.parametrize('levels', [[0], [(0, )], [(0, 0, 0)], [], 'all',
-                                    [(0.0, 0)], 0])
-def test_mimic_levels_of_the_wrong_shape(levels):
-    with pytest.raises(ValueError, match=r'model.mimic_levels must be a list '
-                       r'of \(student_level, teacher_level\) int pairs'):
-        build(distiller_cfg(mimic_levels=levels))
-
-
-def test_mimic_levels_as_lists_are_pairs(teacher_ckpt):
-    model = build(distiller_cfg(teacher_ckpt[0], mimic_levels=[[0, 0]]))
-    assert model.mimic_levels == [(0, 0)]
-
-
-def test_adapter_in_channels_checked_by_a_dry_forward():
-    cfg = distiller_cfg()
-    cfg['mimic_adapter']['in_channels'] = 16    # the student gives 32
-    with pytest.raises(ValueError, match=r'model.mimic_adapter.in_channels='
-                       r'\[16\], but the student gives \[32\].*'
-                       r'in_channels=\[32\]'):
-        build(cfg)
-    cfg['mimic_adapter']['in_channels'] = [32, 32]
-    with pytest.raises(ValueError, match=r'in_channels=\[32, 32\] has 2 .*'
-                       r'mimic_levels=\[\(0, 0\)\] 1 pair'):
-        build(dict(cfg, mimic_levels=[(0, 0)]))
-
-
-def test_dry_forward_leaves_rng_bn_statistics_and_modes_alone(teacher_ckpt):
-    from mmmimic.models.distillers.mimic_checks import check_adapter_channels
-    model = build(distiller_cfg(teacher_ckpt[0]))
-    model.train()
-    model.roi_head.eval()
-    modes = {name: m.training for name, m in model.named_modules()}
-    state = copy.deepcopy(model.state_dict())
-    torch.manual_seed(3)
-    rng = torch.random.get_rng_state()
-    calls = []
-    original = model.extract_feat
-    model.extract_feat = lambda *a: calls.append(a) or original(*a)
-    try:
-        assert check_adapter_channels(model, model.mimic_adapter, None) is None
-    finally:
-        del model.extract_feat
-    assert len(calls) == 1 and tuple(calls[0][0].shape[:2]) == (1, 3)
-    assert torch.equal(torch.random.get_rng_state(), rng)
-    assert {name: m.training for name, m in model.named_modules()} == modes
-    for key, value in model.state_dict().items():    # BN running statistics
-        assert torch.equal(value, state[key]), key

@@ -37,8 +37,8 @@ def test_every_term_gives_its_names_on_and_off():
     teacher_x = model.teacher_features(inputs)
     views, samples, scale = model.student_view(inputs, samples)
     x = model.extract_feat(views)
-    _, proposals = model.rpn_step(x, samples)
-    step = MimicStep(model, model.teacher, x, teacher_x,
+    _, proposals, rpn_outs = model.rpn_step(x, samples)
+    step = MimicStep(model, model.teacher, x, teacher_x, rpn_outs,
                      *model.mimic_regions(proposals, samples, scale))
     for term in model.mimic_terms:
         assert isinstance(term, BaseMimicLoss)
