@@ -70,3 +70,12 @@ def tiny_coco(tmp_path_factory) -> str:
 @pytest.fixture(scope='session')
 def python_exe() -> str:
     return sys.executable
+
+
+def env_with_pythonpath(*paths: str) -> dict:
+    """os.environ with ``paths`` put in front of PYTHONPATH, keeping what is
+    there (where the packages live when they are installed with ``--target``,
+    as on the GPU machine)."""
+    kept = os.environ.get('PYTHONPATH')
+    return dict(os.environ,
+                PYTHONPATH=os.pathsep.join(list(paths) + ([kept] if kept else [])))

@@ -1,5 +1,4 @@
 """The import-time dependency check: one clear message, no deep stack traces."""
-import os
 import subprocess
 import sys
 from importlib import metadata
@@ -15,6 +14,8 @@ from mmmimic.dependencies import (
     untested_versions,
     version_problems,
 )
+
+from .conftest import env_with_pythonpath
 
 GOOD = {'torch': '2.14.1+cu130', 'torchvision': '0.29.1+cu130',
         'numpy': '1.26.4', 'mmengine': '0.10.7', 'mmcv': '2.1.0',
@@ -100,7 +101,7 @@ def test_wrong_mmcv_fails_at_import_with_one_message(tmp_path):
     dist_info.mkdir()
     (dist_info / 'METADATA').write_text(
         'Metadata-Version: 2.1\nName: mmcv\nVersion: 2.2.0\n')
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    env = env_with_pythonpath(str(tmp_path))
     proc = subprocess.run([sys.executable, '-c', 'import mmmimic'], env=env,
                           capture_output=True, text=True, cwd=str(tmp_path))
     assert proc.returncode != 0
@@ -124,6 +125,7 @@ def test_import_has_no_torchvision_warnings(tmp_path):
     assert 'torchvision' not in proc.stderr.lower(), proc.stderr
 
 
+@pytest.mark.device
 def test_mmcv_without_cuda_ops_on_a_gpu_machine_is_named(monkeypatch):
     """This machine's mmcv is built without CUDA (get_compiling_cuda_version
     says 'not available'): on a machine where torch sees a GPU, import stops

@@ -9,7 +9,8 @@ from mmmimic.registry import MODELS, OPTIM_WRAPPERS
 
 from ..test_models._tiny import batch, distiller_cfg
 
-pytestmark = pytest.mark.filterwarnings('ignore:FeatureMimicDistiller')
+pytestmark = [pytest.mark.filterwarnings('ignore:FeatureMimicDistiller'),
+              pytest.mark.device]
 
 
 def build_distiller():

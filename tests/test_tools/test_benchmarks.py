@@ -36,6 +36,7 @@ def test_benchmark_quick(script, header, keys, tmp_path):
             assert row['overhead'] > 0 and row['mimic_step'] > 0
 
 
+@pytest.mark.device
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.parametrize('script', ['mimic_overhead.py', 'mimic_loss.py',
                                     'student_speed.py'])

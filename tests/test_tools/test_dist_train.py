@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from ..conftest import REPO_ROOT, TINY_CONFIG, tiny_data_options
+from ..conftest import REPO_ROOT, TINY_CONFIG, env_with_pythonpath, tiny_data_options
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 DIST_TRAIN = osp.join(REPO_ROOT, 'tools', 'dist_train.sh')
@@ -55,7 +55,8 @@ def first_iter_scalars(work_dir: str) -> dict:
 def test_two_cpu_processes_equal_one_process(tiny_coco, tmp_path):
     data = tiny_data_options(tiny_coco)
     # the scripts call `python`: the one of this environment (an activated venv)
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(free_port()),
+    env = dict(env_with_pythonpath(osp.join(REPO_ROOT, 'tests', 'data')),
+               OMP_NUM_THREADS='1', PORT=str(free_port()),
                PATH=osp.dirname(sys.executable) + os.pathsep +
                os.environ.get('PATH', ''))
     subprocess.run([sys.executable, TRAIN, TINY_CONFIG, '--work-dir',
@@ -65,7 +66,6 @@ def test_two_cpu_processes_equal_one_process(tiny_coco, tmp_path):
     ann = arranged_annotations(tiny_coco, str(tmp_path / 'train.json'))
     common = [f'model.teacher_ckpt={tmp_path / "t" / "iter_1.pth"}',
               f'train_dataloader.dataset.ann_file={ann}'] + data
-    env['PYTHONPATH'] = osp.join(REPO_ROOT, 'tests', 'data')
     single = subprocess.run(
         [sys.executable, TRAIN, DIST_CONFIG, '--work-dir',
          str(tmp_path / 'single'), '--cfg-options',

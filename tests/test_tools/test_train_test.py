@@ -21,6 +21,7 @@ def run(args, cwd):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.device
 def test_train_then_resume_then_test(tiny_coco, tmp_path):
     work_dir = tmp_path / 'work'
     options = ['--cfg-options'] + tiny_data_options(tiny_coco)

@@ -9,6 +9,8 @@ import torch
 
 from mmmimic.engine.hooks.rng_state_hook import RNGStateHook, cpu_byte_tensor
 
+pytestmark = pytest.mark.device
+
 
 class MappedElsewhere(torch.Tensor):
     """Stands for a state tensor that ``map_location`` put on another device:

@@ -59,6 +59,7 @@ def mimic_run(tmp_path, teacher_ckpt, options):
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 
 
+@pytest.mark.device
 @pytest.mark.parametrize('device', ['cpu', pytest.param('cuda', marks=CUDA)])
 @pytest.mark.parametrize('options', [{}, HALF_INPUT],
                          ids=['full-input', 'half-input-training-adapter'])

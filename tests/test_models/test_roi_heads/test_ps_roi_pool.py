@@ -69,6 +69,7 @@ def test_no_rois_and_bad_channels():
         PSRoIPool((3, 4), 1.0)
 
 
+@pytest.mark.device
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_equals_cpu():
     torch.manual_seed(3)

@@ -156,6 +156,7 @@ def test_mmpretrain_student_with_an_inception_teacher():
                for p in model.backbone.parameters())
 
 
+@pytest.mark.device
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_rfcn_distiller_step_on_cuda():
     torch.manual_seed(0)
