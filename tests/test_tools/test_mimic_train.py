@@ -78,11 +78,13 @@ def test_mimic_with_amp(tiny_coco, tmp_path):
 
 
 def test_resumed_run_equals_the_uninterrupted_run(tiny_coco, tmp_path):
-    """Deterministic CPU run, no random augmentation: stopping (Ctrl-C)
-    after iteration 3 and resuming gives the weights of the run that never
-    stopped (the teacher is reloaded from teacher_ckpt, RNGStateHook restores
-    the samplers' random state, MMEngine the iteration, optimizer, schedule
-    and data position)."""
+    """Deterministic run, no random augmentation: stopping (Ctrl-C) after
+    iteration 3 and resuming gives the weights of the run that never stopped
+    (the teacher is reloaded from teacher_ckpt, RNGStateHook restores the
+    samplers' random state, MMEngine the iteration, optimizer, schedule and
+    data position). On CPU the two are equal to 1e-6; on a GPU, where mmcv's
+    RoIAlign backward adds with atomics, to four times what a second
+    uninterrupted run differs by (at least 1e-6)."""
     data = tiny_data_options(tiny_coco)
     run([TRAIN, TINY_CONFIG, '--work-dir', str(tmp_path / 't'),
          '--cfg-options', 'train_cfg.max_iters=1'] + data, cwd=str(tmp_path))
@@ -106,11 +108,22 @@ def test_resumed_run_equals_the_uninterrupted_run(tiny_coco, tmp_path):
     a = torch.load(str(whole / 'iter_6.pth'), map_location='cpu')
     b = torch.load(str(parts / 'iter_6.pth'), map_location='cpu')
     assert a['state_dict'].keys() == b['state_dict'].keys()
+    tolerance = dict.fromkeys(a['state_dict'], 1e-6)
+    if torch.cuda.is_available():   # tools/train.py trained on the GPU
+        again = tmp_path / 'again'
+        run([TRAIN, MIMIC_CONFIG, '--work-dir', str(again)] + options,
+            cwd=str(tmp_path))
+        c = torch.load(str(again / 'iter_6.pth'), map_location='cpu')
+        for key, value in a['state_dict'].items():
+            if value.is_floating_point():
+                spread = (value - c['state_dict'][key]).abs().max().item()
+                tolerance[key] = max(1e-6, 4 * spread)
     for key, value in a['state_dict'].items():
         other = b['state_dict'][key]
         if value.is_floating_point():
             diff = (value - other).abs().max().item()
-            assert diff <= 1e-6, f'{key}: resumed differs by {diff:.3g}'
+            assert diff <= tolerance[key], \
+                f'{key}: resumed differs by {diff:.3g} (allowed {tolerance[key]:.3g})'
         else:
             assert torch.equal(value, other), key
     lr = [g['lr'] for g in a['optimizer']['param_groups']]

@@ -66,8 +66,9 @@ step() {  # step NAME SECONDS COMMAND...: output to $OUT/NAME.txt, its tail here
     shift 2
     echo "== $name (limit ${limit}s): $*"
     timeout "$limit" "$@" >"$OUT/$name.txt" 2>&1
-    echo "== $name: exit $? after ${SECONDS}s in all" | tee -a "$OUT/$name.txt"
+    local status=$?
     tail -n 25 "$OUT/$name.txt"
+    echo "== $name: exit $status after ${SECONDS}s in all" | tee -a "$OUT/$name.txt"
 }
 xdist=()
 "$PY" -c 'import xdist' 2>/dev/null && xdist=(-n 8)
