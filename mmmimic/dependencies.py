@@ -25,6 +25,16 @@ REQUIRED: Tuple[Tuple[str, str, Optional[str]], ...] = (
     ('mmpretrain', '1.2.0', '1.3.0'),
 )
 
+# (distribution, from this version on, needs distribution, at least, why): pairs
+# that each fit the floors above but cannot run together.
+NEEDS: Tuple[Tuple[str, str, str, str, str], ...] = (
+    ('numpy', '2.0.0', 'torch', '2.3.0',
+     'torch before 2.3 is built against NumPy 1.x and cannot use NumPy 2 (it '
+     'prints "compiled using NumPy 1.x", then every torch.from_numpy fails '
+     'with "Numpy is not available", in the first batch of data); install '
+     '`pip install "numpy>=1.23,<2"`, or a torch >= 2.3'),
+)
+
 # The newest release series the test suite has run on (README, "Supported
 # stacks"): a newer one is let through with a warning that says what is tested.
 NEWEST_TESTED: Tuple[Tuple[str, str, str], ...] = (
@@ -89,6 +99,22 @@ def version_problems(
         if version < Version(low) or (high and version >= Version(high)):
             problems.append(
                 f'{dist} {found} is installed; mmmimic needs {dist}{spec}')
+    return problems or pair_problems(version_of)
+
+
+def pair_problems(
+        version_of: Callable[[str], str] = metadata.version) -> List[str]:
+    """One line per pair of installed versions that cannot run together."""
+    problems = []
+    for dist, since, other, least, why in NEEDS:
+        try:
+            found, other_found = version_of(dist), version_of(other)
+            if (Version(found.split('+')[0]) >= Version(since) and
+                    Version(other_found.split('+')[0]) < Version(least)):
+                problems.append(f'{dist} {found} is installed with {other} '
+                                f'{other_found}: {why}')
+        except (metadata.PackageNotFoundError, InvalidVersion):
+            continue     # named by the version check
     return problems
 
 

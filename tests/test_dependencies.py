@@ -68,6 +68,20 @@ def test_each_problem_is_named(dist, version, expected):
     assert expected in problems[0]
 
 
+def test_numpy_2_with_a_torch_built_for_numpy_1_is_named():
+    """torch < 2.3 with numpy 2 passes every floor but cannot convert an
+    array: refused at import, with the pin to install."""
+    problems = version_problems(fake_versions(**dict(OLDEST, numpy='2.0.2')))
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        'numpy 2.0.2 is installed with torch 2.1.0+cu121: torch before 2.3')
+    assert 'pip install "numpy>=1.23,<2"' in problems[0]
+    for torch_version in ('2.3.0', '2.11.0+cu130'):
+        assert version_problems(fake_versions(
+            numpy='2.5.2', torch=torch_version)) == []
+    assert version_problems(fake_versions(**dict(OLDEST, numpy='1.26.4'))) == []
+
+
 def test_newer_torch_than_tested_is_named_in_a_warning():
     """A torch newer than the newest tested series passes with one warning
     that names the tested series and the pin to install if something fails."""
