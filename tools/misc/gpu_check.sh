@@ -70,12 +70,16 @@ step() {  # step NAME SECONDS COMMAND...: output to $OUT/NAME.txt, its tail here
     tail -n 25 "$OUT/$name.txt"
     echo "== $name: exit $status after ${SECONDS}s in all" | tee -a "$OUT/$name.txt"
 }
-xdist=()
-"$PY" -c 'import xdist' 2>/dev/null && xdist=(-n 8)
-step device_tests 300 "$PY" -m pytest -q -rA -p no:cacheprovider -m device tests
-step speed 150 "$PY" benchmarks/student_speed.py --device "$DEVICE" --repeats 20 \
+# The device tool stops a command after 600 s: the steps' limits fit in that, and the
+# last step gets what is left (SUITE_LIMIT overrides it, e.g. for the dry run on CPU).
+xdist4=() xdist8=()
+if "$PY" -c 'import xdist' 2>/dev/null; then xdist4=(-n 4) xdist8=(-n 8); fi
+step device_tests 240 "$PY" -m pytest -q -rA -p no:cacheprovider "${xdist4[@]}" \
+    -m device tests
+step speed 90 "$PY" benchmarks/student_speed.py --device "$DEVICE" --repeats 20 \
     --json "$OUT/speed.json" "${quick[@]}"
-step overhead 120 "$PY" benchmarks/mimic_overhead.py --device "$DEVICE" --rounds 10 \
+step overhead 90 "$PY" benchmarks/mimic_overhead.py --device "$DEVICE" --rounds 10 \
     --json "$OUT/overhead.json" "${quick[@]}"
-step suite "${SUITE_LIMIT:-240}" "$PY" -m pytest -q -p no:cacheprovider "${xdist[@]}" \
-    -m "not device" tests
+left=$((570 - SECONDS))
+step suite "${SUITE_LIMIT:-$((left > 30 ? left : 30))}" "$PY" -m pytest -q \
+    -p no:cacheprovider "${xdist8[@]}" -m "not device" tests
