@@ -68,6 +68,14 @@ def tiny_coco(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope='session')
+def tiny_teacher_ckpt(tmp_path_factory) -> tuple:
+    """The tiny teacher (base width 16) saved as a runner saves it, once for
+    the run: its path and its state dict (read only)."""
+    from .test_models._tiny import save_tiny_teacher
+    return save_tiny_teacher(tmp_path_factory.mktemp('teacher'))
+
+
+@pytest.fixture(scope='session')
 def python_exe() -> str:
     return sys.executable
 

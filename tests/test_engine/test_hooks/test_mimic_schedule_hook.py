@@ -12,16 +12,10 @@ from ...test_models._tiny import (
     batch,
     build,
     distiller_cfg,
-    save_tiny_teacher,
     tiny_detector,
 )
 
 register_all_modules()
-
-
-@pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory):
-    return save_tiny_teacher(tmp_path_factory.mktemp('teacher'))
 
 
 def set_iter(model, hook, step):
@@ -30,8 +24,8 @@ def set_iter(model, hook, step):
     hook.before_train_iter(SimpleNamespace(model=model, iter=step), 0)
 
 
-def test_warmup_scales_mimic_losses(teacher_ckpt):
-    model = build(distiller_cfg(teacher_ckpt[0]))
+def test_warmup_scales_mimic_losses(tiny_teacher_ckpt):
+    model = build(distiller_cfg(tiny_teacher_ckpt[0]))
     hook = MimicScheduleHook(warmup_iters=10)
     model.train()
     inputs, samples = batch(model)
@@ -44,8 +38,8 @@ def test_warmup_scales_mimic_losses(teacher_ckpt):
     assert early.item() == pytest.approx(late.item() / 10, rel=1e-4)
 
 
-def test_fade_out_weights_then_turns_the_teacher_off(teacher_ckpt):
-    model = build(distiller_cfg(teacher_ckpt[0], stage2_mimic=dict()))
+def test_fade_out_weights_then_turns_the_teacher_off(tiny_teacher_ckpt):
+    model = build(distiller_cfg(tiny_teacher_ckpt[0], stage2_mimic=dict()))
     hook = MimicScheduleHook(warmup_iters=4, fade_iters=(10, 20))
     model.train()
     weights = {}
@@ -88,11 +82,11 @@ def test_bad_fade_iters(fade):
 
 
 def test_schedule_hook_follows_the_runner_iteration_after_resume(
-        teacher_ckpt):
+        tiny_teacher_ckpt):
     """The factor is a function of runner.iter, which --resume restores: a
     hook made afresh (as after a restart) gives the same factor at the same
     iteration; a model that is no distiller is refused."""
-    model = build(distiller_cfg(teacher_ckpt[0]))
+    model = build(distiller_cfg(tiny_teacher_ckpt[0]))
     set_iter(model, MimicScheduleHook(warmup_iters=8, fade_iters=(10, 14)),
              11)
     before = model.mimic_weight

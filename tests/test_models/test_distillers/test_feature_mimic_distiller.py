@@ -15,20 +15,14 @@ from .._tiny import (
     batch,
     build,
     distiller_cfg,
-    save_tiny_teacher,
     tiny_detector,
 )
 
 register_all_modules()
 
 
-@pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory):
-    return save_tiny_teacher(tmp_path_factory.mktemp('teacher'))
-
-
-def test_teacher_loaded_frozen_and_hidden(teacher_ckpt):
-    path, state = teacher_ckpt
+def test_teacher_loaded_frozen_and_hidden(tiny_teacher_ckpt):
+    path, state = tiny_teacher_ckpt
     model = build(distiller_cfg(path))
     assert not model._teacher_loaded   # not at build time: test needs none
     model.train()
@@ -47,8 +41,8 @@ def test_teacher_loaded_frozen_and_hidden(teacher_ckpt):
     assert next(model.teacher.parameters()).dtype == torch.float64
 
 
-def test_training_step_teacher_unchanged_and_mimic_decreases(teacher_ckpt):
-    path, _ = teacher_ckpt
+def test_training_step_teacher_unchanged_and_mimic_decreases(tiny_teacher_ckpt):
+    path, _ = tiny_teacher_ckpt
     torch.manual_seed(0)
     model = build(distiller_cfg(path))
     model.init_weights()
@@ -78,8 +72,8 @@ def test_training_step_teacher_unchanged_and_mimic_decreases(teacher_ckpt):
     assert any(k.startswith('backbone') for k in changed)
 
 
-def test_images_without_gt_and_all_ignored_train(teacher_ckpt):
-    model = build(distiller_cfg(teacher_ckpt[0]))
+def test_images_without_gt_and_all_ignored_train(tiny_teacher_ckpt):
+    model = build(distiller_cfg(tiny_teacher_ckpt[0]))
     model.train()
     inputs, samples = batch(model, num_items=(0, 2))
     # second image: every box ignored
@@ -94,9 +88,9 @@ def test_images_without_gt_and_all_ignored_train(teacher_ckpt):
     total.backward()
 
 
-def test_predict_is_the_students(teacher_ckpt):
+def test_predict_is_the_students(tiny_teacher_ckpt):
     torch.manual_seed(1)
-    model = build(distiller_cfg(teacher_ckpt[0]))
+    model = build(distiller_cfg(tiny_teacher_ckpt[0]))
     model.eval()
     student = build(tiny_detector(8))
     student.load_state_dict(
@@ -111,11 +105,11 @@ def test_predict_is_the_students(teacher_ckpt):
         assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
 
 
-def test_half_scale_student_with_deconv_neck(teacher_ckpt):
+def test_half_scale_student_with_deconv_neck(tiny_teacher_ckpt):
     """The student runs at half resolution and upsamples x2 inside its neck:
     maps align with the teacher's, predictions come back in image pixels."""
     torch.manual_seed(2)
-    cfg = distiller_cfg(teacher_ckpt[0], student_input_scale=0.5)
+    cfg = distiller_cfg(tiny_teacher_ckpt[0], student_input_scale=0.5)
     # the student's neck keeps the upsampling (deployed), stride 16 -> 8 on
     # its half-size input = 16 in image pixels
     cfg['neck'] = dict(type='DeconvNeck', in_channels=32, scale_factor=2)
@@ -160,9 +154,9 @@ def test_half_scale_student_with_deconv_neck(teacher_ckpt):
             assert boxes[:, 2].max() <= s.ori_shape[1] + 1e-3
 
 
-def test_stage2_and_logit_mimic_grads_only_into_student(teacher_ckpt):
+def test_stage2_and_logit_mimic_grads_only_into_student(tiny_teacher_ckpt):
     model = build(distiller_cfg(
-        teacher_ckpt[0], stage2_mimic=dict(cls_loss='kl', temperature=2.0),
+        tiny_teacher_ckpt[0], stage2_mimic=dict(cls_loss='kl', temperature=2.0),
         student_base=16, teacher_base=16, logit_mimic=dict()))
     model.train()
     inputs, samples = batch(model)
@@ -176,24 +170,24 @@ def test_stage2_and_logit_mimic_grads_only_into_student(teacher_ckpt):
     assert model.roi_head.bbox_head.fc_cls.weight.grad.abs().sum() > 0
 
     zero_reg = build(distiller_cfg(
-        teacher_ckpt[0], student_base=16, teacher_base=16,
+        tiny_teacher_ckpt[0], student_base=16, teacher_base=16,
         logit_mimic=dict(reg_weight=0.0)))
     zero_reg.train()
     logit = zero_reg.loss(inputs, samples)
     assert logit['loss_mimic_logit_reg'].item() == 0.0
     assert logit['loss_mimic_logit_cls'].item() > 0.0
 
-    l2 = build(distiller_cfg(teacher_ckpt[0], stage2_mimic=dict(cls_loss='l2'),
+    l2 = build(distiller_cfg(tiny_teacher_ckpt[0], stage2_mimic=dict(cls_loss='l2'),
                              student_base=16, teacher_base=16))
     l2.train()
     assert torch.isfinite(l2.loss(inputs, samples)['loss_mimic_s2_cls'])
 
 
 @pytest.mark.parametrize('key', ['mimic_warmup_iters', 'mimic_fade_iters'])
-def test_schedule_keys_on_the_model_point_at_the_hook(teacher_ckpt, key):
+def test_schedule_keys_on_the_model_point_at_the_hook(tiny_teacher_ckpt, key):
     with pytest.raises(ValueError, match=f'model.{key} moved to a hook.*'
                        'MimicScheduleHook'):
-        build(distiller_cfg(teacher_ckpt[0], **{key: 10}))
+        build(distiller_cfg(tiny_teacher_ckpt[0], **{key: 10}))
 
 
 # -- bad input ------------------------------------------------------------------
@@ -210,8 +204,8 @@ def test_missing_teacher_checkpoint_only_matters_for_training():
         model.teacher_inputs(batch(model)[0])
 
 
-def test_teacher_weights_load_once_on_device_and_dtype(teacher_ckpt):
-    path, state = teacher_ckpt
+def test_teacher_weights_load_once_on_device_and_dtype(tiny_teacher_ckpt):
+    path, state = tiny_teacher_ckpt
     model = build(distiller_cfg(path)).to(torch.float64)
     model.train()
     first = next(model.teacher.parameters())
@@ -259,8 +253,8 @@ def test_unresolvable_teacher_config():
         build(dict(distiller_cfg(), teacher_config=dict(lr=0.1)))
 
 
-def test_channel_mismatch_without_adapter_names_shapes(teacher_ckpt):
-    cfg = distiller_cfg(teacher_ckpt[0])
+def test_channel_mismatch_without_adapter_names_shapes(tiny_teacher_ckpt):
+    cfg = distiller_cfg(tiny_teacher_ckpt[0])
     cfg.pop('mimic_adapter')
     model = build(cfg)
     model.train()
@@ -269,13 +263,13 @@ def test_channel_mismatch_without_adapter_names_shapes(teacher_ckpt):
         model.loss(inputs, samples)
 
 
-def test_stride_mismatch_names_the_fix(teacher_ckpt):
+def test_stride_mismatch_names_the_fix(tiny_teacher_ckpt):
     with pytest.raises(ValueError, match='student_input_scale'):
-        build(distiller_cfg(teacher_ckpt[0], student_input_scale=0.5))
+        build(distiller_cfg(tiny_teacher_ckpt[0], student_input_scale=0.5))
 
 
-def test_level_count_mismatch_asks_for_mimic_levels(teacher_ckpt):
-    cfg = distiller_cfg(teacher_ckpt[0])
+def test_level_count_mismatch_asks_for_mimic_levels(tiny_teacher_ckpt):
+    cfg = distiller_cfg(tiny_teacher_ckpt[0])
     cfg['teacher_config']['model']['rpn_head']['anchor_generator'][
         'strides'] = [16, 32]
     with pytest.raises(ValueError, match='mimic_levels'):
@@ -320,10 +314,10 @@ def test_from_an_mmdet_scoped_config():
     assert isinstance(model, TwoStageDetector)
 
 
-def test_half_scale_student_with_training_only_deconv_adapter(teacher_ckpt):
+def test_half_scale_student_with_training_only_deconv_adapter(tiny_teacher_ckpt):
     """Half input, stride-16 student; the adapter r upsamples x2 for the loss
     only (the export drops it)."""
-    cfg = distiller_cfg(teacher_ckpt[0], student_input_scale=0.5)
+    cfg = distiller_cfg(tiny_teacher_ckpt[0], student_input_scale=0.5)
     cfg['mimic_adapter'] = dict(type='DeconvNeck', in_channels=32,
                                 out_channels=64, scale_factor=2)
     model = build(cfg)
@@ -337,10 +331,10 @@ def test_half_scale_student_with_training_only_deconv_adapter(teacher_ckpt):
     assert model.mimic_adapter.upsamples[0].weight.grad.abs().sum() > 0
 
 
-def test_teacher_with_other_normalisation_sees_its_own_inputs(teacher_ckpt):
+def test_teacher_with_other_normalisation_sees_its_own_inputs(tiny_teacher_ckpt):
     """A teacher trained on BGR, mean-only (caffe-style) inputs gets the batch
     re-normalised its way."""
-    cfg = distiller_cfg(teacher_ckpt[0])
+    cfg = distiller_cfg(tiny_teacher_ckpt[0])
     cfg['teacher_config']['model']['data_preprocessor'] = dict(
         type='mmdet.DetDataPreprocessor', mean=[103.53, 116.28, 123.675],
         std=[1.0, 1.0, 1.0], bgr_to_rgb=False, pad_size_divisor=16)
@@ -352,7 +346,7 @@ def test_teacher_with_other_normalisation_sees_its_own_inputs(teacher_ckpt):
         dict(inputs=[raw[0]], data_samples=None))['inputs']
     assert torch.allclose(model.teacher_inputs(student_view), teacher_view,
                           atol=1e-3)
-    same = build(distiller_cfg(teacher_ckpt[0]))
+    same = build(distiller_cfg(tiny_teacher_ckpt[0]))
     assert same.teacher_inputs(student_view) is student_view
 
 

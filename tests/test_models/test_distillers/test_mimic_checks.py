@@ -8,14 +8,9 @@ import torch
 from mmmimic.models.distillers.mimic_checks import check_adapter_channels
 from mmmimic.utils import register_all_modules
 
-from .._tiny import build, distiller_cfg, save_tiny_teacher
+from .._tiny import build, distiller_cfg
 
 register_all_modules()
-
-
-@pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory):
-    return save_tiny_teacher(tmp_path_factory.mktemp('teacher'))
 
 
 @pytest.mark.parametrize('kwargs, key', [
@@ -42,9 +37,9 @@ def test_every_mimic_weight_zero_is_refused():
             stage2_mimic=dict(cls_weight=0.0, reg_weight=0)))
 
 
-def test_some_mimic_weights_zero_build(teacher_ckpt):
+def test_some_mimic_weights_zero_build(tiny_teacher_ckpt):
     model = build(distiller_cfg(
-        teacher_ckpt[0], mimic_loss=dict(type='RoIMimicLoss', loss_weight=0.0),
+        tiny_teacher_ckpt[0], mimic_loss=dict(type='RoIMimicLoss', loss_weight=0.0),
         logit_mimic=dict(reg_weight=0.0)))
     assert model.mimic_loss.loss_weight == 0.0
 
@@ -57,8 +52,8 @@ def test_mimic_levels_of_the_wrong_shape(levels):
         build(distiller_cfg(mimic_levels=levels))
 
 
-def test_mimic_levels_as_lists_are_pairs(teacher_ckpt):
-    model = build(distiller_cfg(teacher_ckpt[0], mimic_levels=[[0, 0]]))
+def test_mimic_levels_as_lists_are_pairs(tiny_teacher_ckpt):
+    model = build(distiller_cfg(tiny_teacher_ckpt[0], mimic_levels=[[0, 0]]))
     assert model.mimic_levels == [(0, 0)]
 
 
@@ -75,8 +70,8 @@ def test_adapter_in_channels_checked_by_a_dry_forward():
         build(dict(cfg, mimic_levels=[(0, 0)]))
 
 
-def test_dry_forward_leaves_rng_bn_statistics_and_modes_alone(teacher_ckpt):
-    model = build(distiller_cfg(teacher_ckpt[0]))
+def test_dry_forward_leaves_rng_bn_statistics_and_modes_alone(tiny_teacher_ckpt):
+    model = build(distiller_cfg(tiny_teacher_ckpt[0]))
     model.train()
     model.roi_head.eval()
     modes = {name: m.training for name, m in model.named_modules()}
