@@ -9,7 +9,7 @@ import copy
 import datetime
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -196,12 +196,12 @@ def export_student(config: str, checkpoint: str, out_dir: str,
             'an earlier export. Pass --overwrite (overwrite=True), another '
             '--name or another OUT_DIR.')
     try:
-        plain_cfg, kept_types, _, state, dropped, ckpt = _deployable(
-            config, checkpoint, cfg_options, require_distiller=True)
+        deploy = _deployable(config, checkpoint, cfg_options,
+                             require_distiller=True)
     except CheckpointMismatchError as e:
         raise ExportError(f'{checkpoint} does not match {config}: {e}') from e
 
-    old_meta = ckpt.get('meta') or {}
+    old_meta = deploy.checkpoint.get('meta') or {}
     meta = dict(
         mmmimic_export=dict(
             source_config=osp.abspath(config),
@@ -211,8 +211,8 @@ def export_student(config: str, checkpoint: str, out_dir: str,
             if osp.isfile(checkpoint) else None,
             source_iter=old_meta.get('iter'),
             source_epoch=old_meta.get('epoch'),
-            dropped_keys=dropped,
-            kept_mmmimic_types=kept_types,
+            dropped_keys=deploy.dropped,
+            kept_mmmimic_types=deploy.kept_types,
             mmmimic_version=__version__,
             time=datetime.datetime.now().isoformat(timespec='seconds')))
     for key in ('dataset_meta', 'mmdet_version', 'mmengine_version',
@@ -223,19 +223,28 @@ def export_student(config: str, checkpoint: str, out_dir: str,
     os.makedirs(out_dir, exist_ok=True)
     # both written to temporary names first: a failure leaves neither
     with atomic_path(cfg_path) as cfg_tmp, atomic_path(ckpt_path) as ckpt_tmp:
-        plain_cfg.dump(cfg_tmp)
-        torch.save(dict(state_dict=state, meta=meta), ckpt_tmp)
+        deploy.cfg.dump(cfg_tmp)
+        torch.save(dict(state_dict=deploy.state, meta=meta), ckpt_tmp)
     return cfg_path, ckpt_path
 
 
+class _Deployable(NamedTuple):
+    cfg: Config                  # the config it deploys with
+    kept_types: List[str]        # mmmimic types that config keeps
+    model: torch.nn.Module       # built, weights loaded strictly
+    state: Dict[str, Any]        # its weights
+    dropped: List[str]           # checkpoint keys it does not keep
+    checkpoint: dict             # the checkpoint as loaded
+
+
 def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
-                require_distiller: bool = False) -> tuple:
+                require_distiller: bool = False) -> _Deployable:
     """What a checkpoint deploys as: for a mimic run its student
     (:func:`student_config`, :func:`student_state_dict`), else the config's
     own model; built and loaded strictly.
 
     Returns:
-        tuple: the config, the mmmimic types it keeps, the model, its
+        _Deployable: the config, the mmmimic types it keeps, the model, its
         weights, the checkpoint keys dropped, the checkpoint.
 
     Raises:
@@ -263,7 +272,7 @@ def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
     check_checkpoint_matches(model, state, f'CHECKPOINT={checkpoint!r}',
                              what=f'the deployed model of {config}')
     model.load_state_dict(state, strict=True)
-    return cfg, kept_types, model, state, dropped, ckpt
+    return _Deployable(cfg, kept_types, model, state, dropped, ckpt)
 
 
 def deployed_model(config: str, checkpoint: str,
@@ -272,4 +281,4 @@ def deployed_model(config: str, checkpoint: str,
     student as :func:`export_student` writes it (same config, same weights,
     without writing files), else the config's model with the checkpoint's
     weights (loaded strictly)."""
-    return _deployable(config, checkpoint, cfg_options)[2].eval()
+    return _deployable(config, checkpoint, cfg_options).model.eval()
