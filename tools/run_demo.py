@@ -3,7 +3,7 @@ a half-width student from scratch trained alone and by feature mimic, on a
 generated Caltech-format dataset, through the real tools, over seeds.
 
     python tools/run_demo.py [--seeds 0 1 2] [--work-dir work_dirs/demo]
-        [--quick] [--train-teacher]
+        [--quick] [--train-teacher] [--ablations NAME [NAME ...] | all]
 
 1. writes the procedural raw dataset (``.seq`` + ``.vbb``) and converts it with
    ``tools/dataset_converters/caltech.py`` (both redone when their manifest
@@ -19,10 +19,20 @@ generated Caltech-format dataset, through the real tools, over seeds.
    and writes it (``results.md``), ``results.json`` and the MR-FPPI curves of
    every model and seed (``mr_fppi_demo.png``) into the work dir.
 
+``--ablations`` also trains and tests the named rows of
+``configs/demo/ablations/`` (the paper's findings, one change each), prints
+their table with a verdict per row and draws ``ablations.png``. Every row's
+MR-2 goes into ``results.json`` as soon as its test ends, with the key of its
+run (a hash of the dumped config, the iterations, the thread count, the
+teacher's and the data's fingerprints): a row already there with the same key
+is neither trained nor tested again, so a table is built over several runs and
+an interrupted run resumes; a row whose config changed is trained again.
+
 ``--quick`` uses a tiny dataset and a few iterations (for tests); its numbers
 mean nothing.
 """
 import argparse
+import hashlib
 import json
 import os
 import os.path as osp
@@ -32,7 +42,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 import mmcv
 import torch
@@ -59,10 +69,19 @@ from mmmimic.utils.benchmark import (  # noqa: E402
     deployed_complexity,
     in_new_process,
 )
+from mmmimic.utils.demo_results import (  # noqa: E402
+    STAT_KEYS,
+    DemoResults,
+    verdict,
+)
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
-from mmmimic.visualization import save_mr_curves  # noqa: E402
+from mmmimic.visualization import (  # noqa: E402
+    save_ablation_plot,
+    save_mr_curves,
+)
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
+ABLATION_DIR = osp.join(CONFIGS, 'ablations')
 RUNS = [
     # name, config, role
     ('teacher (MobileNetV2 1.0, ImageNet)',
@@ -72,6 +91,35 @@ RUNS = [
     ('student + mimic (MobileNetV2 0.5, scratch)',
      'mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py', 'mimic'),
 ]
+#: each ablation row (configs/demo/ablations/<name>.py): the row it is
+#: compared with, seed by seed, and the paper's finding, with the direction it
+#: predicts (+1: the row's MR-2 is higher, i.e. worse, than its reference's)
+ABLATIONS = {
+    'wholemap': ('mimic', +1, '1. whole-map mimic is worse than mimic in '
+                 'regions'),
+    'logit': ('student', +1, '2. logit mimic is worse than the student '
+              'alone'),
+    'gt_regions': ('mimic', +1, '3. ground-truth regions are somewhat worse '
+                   'than the student\'s own proposals'),
+    'no_norm': ('mimic', +1, '4. without per-region normalisation mimic is '
+                'worse (unstable)'),
+    'spp': ('mimic', +1, '5. pixel-wise comparison is better than SPP'),
+    'roi_align': ('mimic', +1, '5. pixel-wise comparison is better than a '
+                  'single-size RoIAlign'),
+    'two_stage': ('mimic', -1, '6. two-stage mimic is better than feature '
+                  'mimic alone'),
+    'half_input_alone': ('student', +1, '7. (baseline) the half-input student '
+                         'alone is worse than the full-input one'),
+    'half_input_deconv': ('half_input_alone', -1, '7. mimic helps the '
+                          'half-input student (deconvolution kept)'),
+    'half_input_adapter': ('half_input_deconv', +1, '7. a training-only '
+                           'upsampling is worse than keeping the '
+                           'deconvolution'),
+    'w0.25_alone': ('student', +1, '8. (baseline) the quarter-width student '
+                    'alone is worse than the half-width one'),
+    'w0.25': ('w0.25_alone', -1, '8. mimic helps the quarter-width student '
+              'too'),
+}
 TEACHER_NAME = RUNS[0][1][:-len('.py')]
 #: the shipped teacher (its SHA-256 and training seed are in metafile.yml)
 TEACHER_CKPT = osp.join(REPO, 'checkpoints', 'demo', f'{TEACHER_NAME}.pth')
@@ -106,7 +154,41 @@ def parse_args() -> argparse.Namespace:
                         help='train the teacher from the ImageNet weights '
                         '(first seed) instead of using the shipped one; '
                         'writes WORK_DIR/teacher/teacher.pth')
-    return parser.parse_args()
+    parser.add_argument('--ablations', nargs='+', default=[],
+                        metavar='NAME',
+                        help='also train and test these rows of '
+                        'configs/demo/ablations/ (or: all), each seed; rows '
+                        'already in WORK_DIR/results.json with the same run '
+                        'key are reused')
+    args = parser.parse_args()
+    check_args(parser, args)
+    return args
+
+
+def check_args(parser: argparse.ArgumentParser,
+               args: argparse.Namespace) -> None:
+    """Refuse bad arguments before any data is made or read."""
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f'--seeds {" ".join(map(str, args.seeds))}: each seed '
+                     'once (a seed trains into its own folder)')
+    if any(seed < 0 for seed in args.seeds):
+        parser.error('--seeds: seeds are >= 0')
+    for name in ('threads', 'jobs', 'iters'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name} {value}: must be at least 1')
+    known = sorted(ABLATIONS)
+    if args.ablations == ['all']:
+        args.ablations = known
+    unknown = [n for n in args.ablations if n not in ABLATIONS]
+    if unknown:
+        parser.error(f'--ablations: no row {unknown} (the rows: '
+                     f'{" ".join(known)}, or all)')
+    if len(set(args.ablations)) != len(args.ablations):
+        parser.error('--ablations: each row once')
+    if args.work_dir and osp.exists(args.work_dir) and \
+            not osp.isdir(args.work_dir):
+        parser.error(f'--work-dir {args.work_dir} is a file, not a folder')
 
 
 def run(cmd: List[str], log_path: str, title: str = '') -> None:
@@ -221,13 +303,69 @@ def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
 Step = Tuple[str, List[str], str]   # title, tool command, log file
 
 
-def run_parallel(jobs: List[List[Step]], workers: int) -> None:
+class Row(NamedTuple):
+    """One model of the table: ``role`` names it in ``results.json``."""
+    role: str
+    title: str
+    config: str       # absolute path
+    mimic: bool       # a distiller config (needs the teacher checkpoint)
+
+
+class Job(NamedTuple):
+    """Train (unless done) and test one row at one seed, then record it."""
+    row: Row
+    seed: int
+    steps: List[Step]
+    predictions: str
+
+
+def demo_rows(ablations: Sequence[str]) -> List[Row]:
+    """The teacher, student alone and mimic rows, then the named ablation
+    rows with the ablation rows they are compared with, in table order."""
+    rows = [Row(role, title, osp.join(CONFIGS, config), role == 'mimic')
+            for title, config, role in RUNS]
+    wanted, todo = set(), list(ablations)
+    while todo:   # with the rows their references are compared with
+        name = todo.pop()
+        if name in ABLATIONS and name not in wanted:
+            wanted.add(name)
+            todo.append(ABLATIONS[name][0])
+    for name in ABLATIONS:   # in the table's order
+        if name in wanted:
+            config = osp.join(ABLATION_DIR, f'{name}.py')
+            rows.append(Row(name, name, config,
+                            'teacher_config' in Config.fromfile(config).model))
+    return rows
+
+
+def row_iters(args, row: Row) -> int:
+    return args.iters or (8 if args.quick else
+                          Config.fromfile(row.config).train_cfg.max_iters)
+
+
+def run_key(args, row: Row, teacher_sha: str, data_sha: str) -> str:
+    """What makes a row's number: its config as loaded (the repository's
+    path left out, so that another clone gets the same key), the iterations,
+    the thread count and the fingerprints of the teacher and of the data."""
+    config = json.dumps(Config.fromfile(row.config).to_dict(), sort_keys=True,
+                        default=str).replace(REPO, '<repo>')
+    payload = json.dumps(dict(
+        config=config, iters=None if row.role == 'teacher' else
+        row_iters(args, row), threads=args.threads, teacher=teacher_sha,
+        data=data_sha), sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def run_parallel(jobs: List[Job], workers: int,
+                 done: Callable[[Job], None]) -> None:
     """Run jobs, ``workers`` at a time; a job's steps run in order (train,
-    then test). No job's result depends on the others or on the order."""
-    def one(steps: List[Step]) -> None:
-        for title, cmd, log in steps:
+    then test), then ``done(job)``. No job's result depends on the others or
+    on the order."""
+    def one(job: Job) -> None:
+        for title, cmd, log in job.steps:
             print(f'  {title}: started', flush=True)
             run(cmd, log, title)
+        done(job)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(one, job) for job in jobs]:
@@ -235,42 +373,47 @@ def run_parallel(jobs: List[List[Step]], workers: int) -> None:
 
 
 def train_step(args, data_dir: str, work_dir: str, teacher: str, seed: int,
-               config: str, role: str) -> Tuple[str, List[Step]]:
-    """The checkpoint of ``role`` trained with ``seed``, and its training
-    (none when a finished checkpoint is there to reuse)."""
-    name = next(n for n, _, r in RUNS if r == role)
-    run_dir = osp.join(work_dir, f'seed{seed}', role)
-    iters = args.iters or (8 if args.quick else Config.fromfile(
-        osp.join(CONFIGS, config)).train_cfg.max_iters)
+               row: Row, key: str) -> Tuple[str, List[Step]]:
+    """The checkpoint of ``row`` trained with ``seed``, and its training
+    (none when a finished checkpoint of a run with the same key is there)."""
+    run_dir = osp.join(work_dir, f'seed{seed}', row.role)
+    iters = row_iters(args, row)
     ckpt = osp.join(run_dir, f'iter_{iters}.pth')
-    if osp.isfile(ckpt):
-        print(f'  {name}, seed {seed}: reusing {osp.relpath(ckpt, REPO)}')
+    key_file = osp.join(run_dir, 'run_key.txt')
+    made_by = open(key_file).read() if osp.isfile(key_file) else None
+    if osp.isfile(ckpt) and made_by == key:
+        print(f'  {row.title}, seed {seed}: reusing '
+              f'{osp.relpath(ckpt, REPO)}')
         return ckpt, []
+    if osp.isdir(run_dir):
+        # made by another config (or interrupted): start that run afresh
+        shutil.rmtree(run_dir)
+    atomic_write_bytes(key_file, key.encode())
     options = data_options(data_dir) + [
         f'train_cfg.max_iters={iters}',
         # no validation at the end: tools/test.py follows
         f'train_cfg.val_begin={iters + 1}',
         f'randomness.seed={seed}',
     ]
-    if role == 'mimic':
+    if row.mimic:
         options.append(f'model.teacher_ckpt={teacher}')
-    return ckpt, [(f'train {role}, seed {seed}, {iters} iterations',
-                   [osp.join('tools', 'train.py'), osp.join(CONFIGS, config),
+    return ckpt, [(f'train {row.role}, seed {seed}, {iters} iterations',
+                   [osp.join('tools', 'train.py'), row.config,
                     '--work-dir', run_dir, '--cfg-options'] + options,
-                   osp.join(work_dir, f'train_{role}_seed{seed}.log'))]
+                   osp.join(work_dir, f'train_{row.role}_seed{seed}.log'))]
 
 
-def test_step(data_dir: str, work_dir: str, role: str, config: str,
-              checkpoint: str, tag: str) -> Tuple[Step, str]:
+def test_step(data_dir: str, work_dir: str, row: Row, checkpoint: str,
+              tag: str) -> Tuple[Step, str]:
     """``tools/test.py`` on the test split (a mimic config needs no teacher
     checkpoint to test) and where its predictions go."""
-    out_dir = osp.join(work_dir, tag, role)
+    out_dir = osp.join(work_dir, tag, row.role)
     out = osp.join(out_dir, 'predictions.pkl')
-    cmd = [osp.join('tools', 'test.py'), osp.join(CONFIGS, config), checkpoint,
+    cmd = [osp.join('tools', 'test.py'), row.config, checkpoint,
            '--work-dir', out_dir, '--out', out, '--cfg-options'
            ] + data_options(data_dir)
-    return (f'test {role}, {tag}', cmd,
-            osp.join(work_dir, f'test_{role}_{tag}.log')), out
+    return (f'test {row.role}, {tag}', cmd,
+            osp.join(work_dir, f'test_{row.role}_{tag}.log')), out
 
 
 def reasonable(data_dir: str, predictions: str) -> MissRateResult:
@@ -291,35 +434,79 @@ def fmt_mr(value) -> str:
     return '-' if value is None else f'{value:.2f}'
 
 
-def report(mrs: Dict[str, Dict[str, float]], curves: Dict[str, MissRateResult],
-           seeds: List[int], stats: Dict[str, Dict[str, float]],
-           work_dir: str) -> str:
-    """Table (printed and results.md), results.json and the MR-FPPI PNG."""
-    print('[4/4] comparison', flush=True)
-    teacher_ms = stats['teacher']['latency_ms']
-    # the students' seeds, and the teacher's where it is not among them
-    keys = sorted({str(s) for s in seeds} | set(mrs['teacher']), key=int)
+def mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else float('nan')
+
+
+def speed_up(stats: Dict[str, dict], role: str) -> str:
+    teacher, row = stats.get('teacher', {}), stats.get(role, {})
+    if 'latency_ms' not in teacher or 'latency_ms' not in row:
+        return '-'
+    return f"{teacher['latency_ms'] / row['latency_ms']:.1f}x"
+
+
+def main_table(mrs: Dict[str, Dict[str, float]],
+               stats: Dict[str, dict]) -> Tuple[str, str]:
+    """The teacher, student alone and mimic rows, and the summary line."""
+    keys = sorted(set().union(*(mrs[role] for _, _, role in RUNS)), key=int)
     header = ('| model | params (M) | GFLOPs | CPU ms / image | speed-up | ' +
               ' | '.join(f'MR-2 seed {k}' for k in keys) + ' | mean MR-2 |')
     lines = [header, '|' + '---|' * (6 + len(keys))]
     for name, _, role in RUNS:
-        st, mr = stats[role], mrs[role]
-        mean = sum(mr.values()) / len(mr)
-        lines.append(
-            f"| {name} | {st['params']:.3f} | {st['gflops']:.2f} | "
-            f"{st['latency_ms']:.1f} | {teacher_ms / st['latency_ms']:.1f}x | " +
-            ' | '.join(fmt_mr(mr.get(k)) for k in keys) + f' | {mean:.2f} |')
-    table = '\n'.join(lines)
-    paired = [str(s) for s in seeds]
+        st, mr = stats.get(role, {}), mrs[role]
+        cells = [f"{st['params_m']:.3f}", f"{st['gflops']:.2f}",
+                 f"{st['latency_ms']:.1f}"] if st else ['-'] * 3
+        lines.append(f'| {name} | ' + ' | '.join(cells) +
+                     f' | {speed_up(stats, role)} | ' +
+                     ' | '.join(fmt_mr(mr.get(k)) for k in keys) +
+                     f' | {mean(mr.values()):.2f} |')
+    paired = sorted(set(mrs['mimic']) & set(mrs['student']), key=int)
     wins = sum(mrs['mimic'][k] < mrs['student'][k] for k in paired)
     summary = f'mimic below the student alone at {wins} of {len(paired)} seeds'
-    teacher_mr = sum(mrs['teacher'].values()) / len(mrs['teacher'])
+    teacher_mr = mean(mrs['teacher'].values())
     gaps = [(mrs['student'][k] - mrs['mimic'][k]) /
             (mrs['student'][k] - teacher_mr) for k in paired
             if mrs['student'][k] != teacher_mr]
     if gaps:
         summary += (f'; mean share of the student-teacher gap closed by mimic: '
-                    f'{100 * sum(gaps) / len(gaps):.0f} %')
+                    f'{100 * mean(gaps):.0f} %')
+    return '\n'.join(lines), summary
+
+
+def ablation_table(rows: List[Row], mrs: Dict[str, Dict[str, float]],
+                   stats: Dict[str, dict]) -> str:
+    """One line per ablation row: its finding, MR-2 per seed and mean, the
+    speed-up over the teacher, and the verdict against its reference row
+    (:func:`mmmimic.utils.demo_results.verdict`)."""
+    names = [r.role for r in rows if r.role in ABLATIONS]
+    keys = sorted(set().union(*(mrs[n] for n in names)), key=int)
+    header = ['row', 'finding (paper)', 'compared with'] + [
+        f'seed {k}' for k in keys] + ['mean', 'speed-up', 'mean diff',
+                                      'noise', 'verdict']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for name in names:
+        reference, expected, finding = ABLATIONS[name]
+        judged = verdict(mrs[name], mrs.get(reference, {}), expected)
+        diff = '-' if judged['diff'] is None else f"{judged['diff']:+.2f}"
+        noise = '-' if judged['noise'] is None else f"{judged['noise']:.2f}"
+        lines.append(
+            f'| {name} | {finding} | {reference} | ' +
+            ' | '.join(fmt_mr(mrs[name].get(k)) for k in keys) +
+            f' | {mean(mrs[name].values()):.2f} | {speed_up(stats, name)} | '
+            f"{diff} | {noise} | {judged['verdict']} |")
+    return '\n'.join(lines)
+
+
+def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
+           curves: Dict[str, MissRateResult], stats: Dict[str, dict],
+           work_dir: str) -> str:
+    """Tables (printed and results.md), the MR-FPPI PNG and, with ablation
+    rows, ablations.png."""
+    print('[4/4] comparison', flush=True)
+    table, summary = main_table(mrs, stats)
+    text = table + '\n\n' + summary + '\n'
+    keys = sorted(set().union(*mrs.values()), key=int)
     png = osp.join(work_dir, 'mr_fppi_demo.png')
     colours = dict(teacher='black', student='tab:red', mimic='tab:blue')
     dashes = ['-', '--', ':', '-.']
@@ -329,17 +516,25 @@ def report(mrs: Dict[str, Dict[str, float]], curves: Dict[str, MissRateResult],
         styles[name] = dict(color=colours[role],
                             linestyle=dashes[keys.index(seed) % len(dashes)])
     save_mr_curves(curves, png, styles)
-    atomic_write_bytes(osp.join(work_dir, 'results.md'),
-                       (table + '\n\n' + summary + '\n').encode())
-    results = dict(seeds=seeds, models={
-        role: dict(mr=mrs[role], params_m=stats[role]['params'],
-                   gflops=stats[role]['gflops'],
-                   latency_ms=stats[role]['latency_ms'])
-        for _, _, role in RUNS})
-    atomic_write_bytes(osp.join(work_dir, 'results.json'),
-                       json.dumps(results, indent=2).encode())
     print(table)
     print(summary)
+    if any(r.role in ABLATIONS for r in rows):
+        ablations = ablation_table(rows, mrs, stats)
+        text += ('\nAblations (verdict: the row differs from the row it is '
+                 'compared with only if it is on the same side at every seed '
+                 'and the mean difference exceeds the noise, the larger '
+                 'standard deviation over seeds of the two rows):\n\n' +
+                 ablations + '\n')
+        print(ablations)
+        figure = osp.join(work_dir, 'ablations.png')
+        save_ablation_plot(
+            {name: mrs[name] for name in ['mimic'] + [
+                r.role for r in rows if r.role in ABLATIONS]}, figure,
+            {'teacher': mean(mrs['teacher'].values()),
+             'student alone': mean(mrs['student'].values())},
+            title='demo ablations: MR-2 per seed (dots) and mean (bar)')
+        print(f'ablation figure: {osp.relpath(figure, REPO)}')
+    atomic_write_bytes(osp.join(work_dir, 'results.md'), text.encode())
     print(f'MR-FPPI curves: {osp.relpath(png, REPO)}; table: '
           f'{osp.relpath(osp.join(work_dir, "results.md"), REPO)}')
     return table
@@ -354,6 +549,8 @@ def main() -> None:
     data_dir = osp.abspath(args.data_dir or osp.join(REPO, 'data',
                                                      f'demo_caltech{suffix}'))
     os.makedirs(work_dir, exist_ok=True)
+    store = DemoResults(osp.join(work_dir, 'results.json'))
+    rows = demo_rows(args.ablations)
     # the tools started below read these when torch starts
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         os.environ[var] = str(args.threads)
@@ -366,40 +563,70 @@ def main() -> None:
     if not args.train_teacher:
         print(f'  {RUNS[0][0]}: shipped {osp.relpath(teacher, REPO)} '
               f'(SHA-256 checked, seed {teacher_seed})', flush=True)
-    # one job per model and seed: train (unless done), then test; the
-    # longest first (mimic trainings run the teacher too), the teacher's test
-    # (nothing to train) last
-    jobs, outputs, first = [], {}, {}
-    for _, config, role in RUNS[:0:-1]:
+    teacher_sha = file_sha256(teacher)
+    data_sha = file_sha256(osp.join(data_dir, MANIFEST))
+    keys = {row.role: run_key(args, row, teacher_sha, data_sha)
+            for row in rows}
+    # one job per row and seed not yet in results.json: train (unless
+    # done), then test; row by row in the table's order, so that an
+    # interrupted run leaves whole rows; the teacher's test last
+    jobs, checkpoints = [], {}
+    for row in rows[1:]:
         for seed in args.seeds:
+            run_dir = osp.join(work_dir, f'seed{seed}', row.role)
+            ckpt = osp.join(run_dir, f'iter_{row_iters(args, row)}.pth')
+            if store.mr(row.role, seed, keys[row.role]) is not None:
+                print(f'  {row.title}, seed {seed}: in results.json (same '
+                      'run key)', flush=True)
+                if osp.isfile(ckpt):
+                    checkpoints.setdefault(row.role, ckpt)
+                continue
             ckpt, steps = train_step(args, data_dir, work_dir, teacher, seed,
-                                     config, role)
-            first.setdefault(role, ckpt)
-            test, outputs[role, str(seed)] = test_step(
-                data_dir, work_dir, role, config, ckpt, f'seed{seed}')
-            jobs.append(steps + [test])
-    test, outputs['teacher', str(teacher_seed)] = test_step(
-        data_dir, work_dir, 'teacher', RUNS[0][1], teacher, 'teacher')
-    jobs.append([test])
+                                     row, keys[row.role])
+            checkpoints.setdefault(row.role, ckpt)
+            test, out = test_step(data_dir, work_dir, row, ckpt,
+                                  f'seed{seed}')
+            jobs.append(Job(row, seed, steps + [test], out))
+    checkpoints['teacher'] = teacher
+    if store.mr('teacher', teacher_seed, keys['teacher']) is None:
+        test, out = test_step(data_dir, work_dir, rows[0], teacher, 'teacher')
+        jobs.append(Job(rows[0], teacher_seed, [test], out))
+    store.set_seeds(args.seeds)
+
+    def record(job: Job) -> None:
+        result = reasonable(data_dir, job.predictions)
+        store.record(job.row.role, job.seed, keys[job.row.role],
+                     100 * result.mr)
+        print(f'  {job.row.role}, seed {job.seed}: MR-2 '
+              f'{100 * result.mr:.2f} % ({result.num_positives} Reasonable '
+              f'pedestrians in {result.num_images} test images)', flush=True)
+
     print('[3/4] training and testing', flush=True)
-    run_parallel(jobs, args.jobs)
-    mrs = {role: {} for _, _, role in RUNS}
+    run_parallel(jobs, args.jobs, record)
+    mrs = {row.role: store.current(row.role, keys[row.role]) for row in rows}
     curves = {}
-    for (role, seed), out in outputs.items():
-        result = reasonable(data_dir, out)
-        mrs[role][seed] = 100 * result.mr
-        curves[f'{role}, seed {seed}'] = result
-    print(f'  {result.num_positives} Reasonable pedestrians in '
-          f'{result.num_images} test images', flush=True)
+    for row in rows[:3]:
+        for seed in mrs[row.role]:
+            out = osp.join(work_dir, 'teacher' if row.role == 'teacher' else
+                           f'seed{seed}', row.role, 'predictions.pkl')
+            if osp.isfile(out):
+                curves[f'{row.role}, seed {seed}'] = reasonable(data_dir, out)
     # the deployed models (students as the export writes them), each on the
     # first test image, in a new interpreter
-    stats = in_new_process(
+    measured = in_new_process(
         deployed_complexity, deployed_model,
-        {role: (osp.join(CONFIGS, config),
-                teacher if role == 'teacher' else first[role])
-         for _, config, role in RUNS}, first_test_image(data_dir),
+        {row.role: (row.config, checkpoints[row.role]) for row in rows
+         if row.role in checkpoints}, first_test_image(data_dir),
         3 if args.quick else 20, args.threads)
-    report(mrs, curves, args.seeds, stats, work_dir)
+    for role, st in measured.items():
+        store.record_stats(role, dict(params_m=st['params'],
+                                      gflops=st['gflops'],
+                                      latency_ms=st['latency_ms']))
+    stats = {row.role: {k: store.data['models'][row.role][k] for k in
+                        STAT_KEYS} for row in rows
+             if all(k in store.data['models'].get(row.role, {})
+                    for k in STAT_KEYS)}
+    report(rows, mrs, curves, stats, work_dir)
     print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
 
 

@@ -1,4 +1,5 @@
+from .ablation_plot import save_ablation_plot
 from .figure import save_figure
 from .mr_curves import save_mr_curves
 
-__all__ = ['save_figure', 'save_mr_curves']
+__all__ = ['save_ablation_plot', 'save_figure', 'save_mr_curves']

@@ -56,6 +56,36 @@ def test_quick_demo_prints_table_and_writes_png(quick_demo):
             assert f'randomness = dict(seed={seed})' in log
 
 
+def test_ablation_rows_reuse_the_finished_rows(quick_demo):
+    # a second run in the same work dir: the rows of the first run (same run
+    # keys) are neither trained nor tested again; the new row is, and its
+    # MR-2 joins results.json beside them
+    work, data, _ = quick_demo
+    proc = subprocess.run(
+        [sys.executable, DEMO, '--quick', '--seeds', '3', '--ablations',
+         'spp', '--work-dir', str(work), '--data-dir', str(data)],
+        capture_output=True, text=True, cwd=str(work))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    for row in ('student alone', 'student + mimic'):
+        assert f'{row} (MobileNetV2 0.5, scratch), seed 3: in results.json' \
+            in out
+    assert 'train student' not in out and 'test teacher' not in out
+    assert 'train spp, seed 3, 8 iterations: done' in out
+    assert '| row | finding (paper) | compared with | seed 3 |' in out
+    assert '| spp | 5. pixel-wise comparison is better than SPP | mimic |' \
+        in out
+    assert osp.getsize(work / 'ablations.png') > 5000
+    results = json.load(open(work / 'results.json'))
+    models = results['models']
+    assert sorted(models) == ['mimic', 'spp', 'student', 'teacher']
+    assert sorted(models['student']['mr']) == ['3', '5']   # both runs
+    assert sorted(models['spp']['mr']) == sorted(models['spp']['keys']) \
+        == ['3']
+    assert {'params_m', 'gflops', 'latency_ms'} <= set(models['spp'])
+    assert models['spp']['keys']['3'] != models['mimic']['keys']['3']
+
+
 def test_damaged_shipped_teacher_is_refused(tmp_path):
     # run_demo checks the shipped teacher against metafile.yml's SHA-256
     import importlib.util

@@ -1,0 +1,8 @@
+# Finding 2 (logits): no feature mimic; the student regresses the teacher's
+# RPN outputs (objectness logits and box deltas, L2), the traditional
+# Hinton-style mimic the paper finds worse than training the student alone.
+_base_ = '../mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py'
+model = dict(
+    mimic_loss=None,
+    mimic_adapter=None,
+    logit_mimic=dict(cls_weight=1.0, reg_weight=1.0))

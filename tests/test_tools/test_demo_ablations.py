@@ -1,0 +1,134 @@
+"""tools/run_demo.py --ablations: the rows, their run keys, what is reused and
+what is trained again, and the arguments refused before any work."""
+import glob
+import importlib.util
+import os.path as osp
+import re
+
+import pytest
+
+from ..conftest import REPO_ROOT
+
+DEMO = osp.join(REPO_ROOT, 'tools', 'run_demo.py')
+ABLATION_DIR = osp.join(REPO_ROOT, 'configs', 'demo', 'ablations')
+
+
+@pytest.fixture(scope='module')
+def run_demo():
+    spec = importlib.util.spec_from_file_location('run_demo_ablations', DEMO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_row_has_its_config_and_says_its_finding_first(run_demo):
+    files = {osp.basename(p)[:-3]
+             for p in glob.glob(osp.join(ABLATION_DIR, '*.py'))}
+    assert files == set(run_demo.ABLATIONS) == {
+        'wholemap', 'logit', 'gt_regions', 'no_norm', 'spp', 'roi_align',
+        'two_stage', 'half_input_alone', 'half_input_deconv',
+        'half_input_adapter', 'w0.25_alone', 'w0.25'}
+    for name, (reference, expected, finding) in run_demo.ABLATIONS.items():
+        first = open(osp.join(ABLATION_DIR, f'{name}.py')).readline()
+        number = re.match(r'# Finding (\d)', first)
+        assert number, f'{name}.py: first comment must name its finding'
+        assert finding.startswith(number.group(1) + '.'), name
+        assert reference in run_demo.ABLATIONS or reference in (
+            'student', 'mimic')
+        assert expected in (1, -1)
+
+
+def test_rows_bring_the_rows_they_are_compared_with(run_demo):
+    rows = run_demo.demo_rows(['w0.25', 'half_input_adapter'])
+    assert [r.role for r in rows] == [
+        'teacher', 'student', 'mimic', 'half_input_alone', 'half_input_deconv',
+        'half_input_adapter', 'w0.25_alone', 'w0.25']
+    mimic = {r.role: r.mimic for r in rows}
+    assert mimic == dict(teacher=False, student=False, mimic=True,
+                         half_input_alone=False, half_input_deconv=True,
+                         half_input_adapter=True, **{'w0.25_alone': False,
+                                                     'w0.25': True})
+
+
+def args_for(run_demo, *argv):
+    import sys
+    old = sys.argv
+    sys.argv = ['run_demo.py'] + list(argv)
+    try:
+        return run_demo.parse_args()
+    finally:
+        sys.argv = old
+
+
+def test_run_key_follows_config_threads_iterations_teacher_and_data(
+        run_demo, tmp_path):
+    config = tmp_path / 'row.py'
+    config.write_text(f"_base_ = '{ABLATION_DIR}/spp.py'\n")
+    row = run_demo.Row('spp', 'spp', str(config), True)
+    args = args_for(run_demo, '--seeds', '1')
+    key = run_demo.run_key(args, row, 'teacher-sha', 'data-sha')
+    assert key == run_demo.run_key(args, row, 'teacher-sha', 'data-sha')
+    assert key != run_demo.run_key(args, row, 'other', 'data-sha')
+    assert key != run_demo.run_key(args, row, 'teacher-sha', 'other')
+    two = args_for(run_demo, '--seeds', '1', '--threads', '2')
+    assert key != run_demo.run_key(two, row, 'teacher-sha', 'data-sha')
+    short = args_for(run_demo, '--seeds', '1', '--iters', '20')
+    assert key != run_demo.run_key(short, row, 'teacher-sha', 'data-sha')
+    config.write_text(f"_base_ = '{ABLATION_DIR}/spp.py'\n"
+                      "model = dict(mimic_loss=dict(loss_weight=10.0))\n")
+    assert key != run_demo.run_key(args, row, 'teacher-sha', 'data-sha')
+
+
+def test_a_finished_run_is_reused_and_a_changed_one_trained_again(
+        run_demo, tmp_path):
+    args = args_for(run_demo, '--seeds', '1', '--iters', '4')
+    row = run_demo.demo_rows(['spp'])[-1]
+    work = tmp_path / 'work'
+    ckpt, steps = run_demo.train_step(args, str(tmp_path / 'data'), str(work),
+                                      'teacher.pth', 1, row, 'key-a')
+    assert len(steps) == 1 and '--work-dir' in steps[0][1]
+    assert 'model.teacher_ckpt=teacher.pth' in steps[0][1]
+    assert 'randomness.seed=1' in steps[0][1]
+    run_dir = work / 'seed1' / 'spp'
+    assert (run_dir / 'run_key.txt').read_text() == 'key-a'
+    # the training finished: same key -> reused, nothing to run
+    open(ckpt, 'wb').write(b'weights')
+    assert run_demo.train_step(args, '', str(work), 't', 1, row,
+                               'key-a') == (ckpt, [])
+    # the config changed: the old run's files are removed, trained again
+    (run_dir / 'predictions.pkl').write_bytes(b'old')
+    again, steps = run_demo.train_step(args, '', str(work), 't', 1, row,
+                                       'key-b')
+    assert again == ckpt and len(steps) == 1
+    assert not osp.exists(ckpt) and not (run_dir / 'predictions.pkl').exists()
+    assert (run_dir / 'run_key.txt').read_text() == 'key-b'
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--seeds', '0', '0'], 'each seed once'),
+    (['--seeds', '-1'], 'seeds are >= 0'),
+    (['--iters', '0'], '--iters 0: must be at least 1'),
+    (['--jobs', '0'], '--jobs 0: must be at least 1'),
+    (['--threads', '-2'], '--threads -2: must be at least 1'),
+    (['--ablations', 'spp', 'nope'], "no row \\['nope'\\]"),
+    (['--ablations', 'spp', 'spp'], 'each row once'),
+])
+def test_bad_arguments_are_refused_before_any_work(run_demo, argv, message,
+                                                   capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        args_for(run_demo, *argv)
+    assert exit_info.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_a_work_dir_that_is_a_file_is_refused(run_demo, tmp_path, capsys):
+    path = tmp_path / 'file'
+    path.write_text('x')
+    with pytest.raises(SystemExit):
+        args_for(run_demo, '--work-dir', str(path))
+    assert 'is a file, not a folder' in capsys.readouterr().err
+
+
+def test_all_means_every_row(run_demo):
+    args = args_for(run_demo, '--ablations', 'all')
+    assert args.ablations == sorted(run_demo.ABLATIONS)

@@ -1,0 +1,62 @@
+"""The demo's results.json store (rows by run key) and the ablation verdict."""
+import json
+
+import pytest
+
+from mmmimic.utils.demo_results import DemoResults, verdict
+
+
+def test_rows_are_kept_by_run_key_and_written_at_once(tmp_path):
+    path = tmp_path / 'results.json'
+    store = DemoResults(str(path))
+    assert store.mr('spp', 1, 'k1') is None
+    store.record('spp', 1, 'k1', 30.5)
+    store.record('spp', 2, 'k1', 28.0)
+    # written on every record: an interrupted run keeps the finished rows
+    again = DemoResults(str(path))
+    assert again.mr('spp', 1, 'k1') == 30.5
+    assert again.mr('spp', 1, 'another config') is None
+    # seed 2 retrained with a changed config: seed 1's number is not current
+    again.record('spp', 2, 'k2', 40.0)
+    assert again.current('spp', 'k2') == {'2': 40.0}
+    assert again.current('spp', 'k1') == {'1': 30.5}
+    again.record_stats('spp', dict(params_m=0.8, gflops=0.7,
+                                   latency_ms=60.0, other=1))
+    again.set_seeds([1, 2])
+    data = json.loads(path.read_text())
+    assert data['seeds'] == [1, 2]
+    assert data['models']['spp'] == dict(
+        mr={'1': 30.5, '2': 40.0}, keys={'1': 'k1', '2': 'k2'},
+        params_m=0.8, gflops=0.7, latency_ms=60.0)
+    assert not [p for p in tmp_path.iterdir() if p.name != 'results.json']
+
+
+@pytest.mark.parametrize('text', ['not json', '[]', '{"models": {"a": 3}}',
+                                  '{"models": {"a": {"mr": [1]}}}'])
+def test_a_file_that_is_not_demo_results_is_named(tmp_path, text):
+    path = tmp_path / 'results.json'
+    path.write_text(text)
+    with pytest.raises(ValueError, match='results.json is not a demo results'):
+        DemoResults(str(path))
+    assert path.read_text() == text
+
+
+def test_verdict_needs_the_same_side_at_every_seed_and_more_than_the_noise():
+    ref = {'1': 30.0, '2': 25.0, '3': 26.0}
+    worse = {'1': 40.0, '2': 36.0, '3': 38.0}
+    judged = verdict(worse, ref, expected=+1)
+    assert judged['verdict'] == 'agrees'
+    assert judged['seeds'] == ['1', '2', '3']
+    assert judged['diff'] == pytest.approx(11.0)
+    assert verdict(worse, ref, expected=-1)['verdict'] == 'disagrees'
+    # one seed on the other side
+    mixed = {'1': 40.0, '2': 24.0, '3': 38.0}
+    assert verdict(mixed, ref, +1)['verdict'] == 'inside the noise'
+    # same side, but less than the spread between seeds of a row
+    noisy = {'1': 31.0, '2': 45.0, '3': 27.0}
+    judged = verdict(noisy, ref, +1)
+    assert judged['diff'] < judged['noise']
+    assert judged['verdict'] == 'inside the noise'
+    assert verdict({'1': 40.0}, ref, +1)['verdict'] == 'too few seeds'
+    with pytest.raises(ValueError, match='expected'):
+        verdict(worse, ref, 0)
