@@ -55,7 +55,7 @@ TRANSFORMS = Registry('transform', parent=MMDET_TRANSFORMS, scope=SCOPE,
 
 # models: detectors, backbones, necks, heads, losses
 MODELS = Registry('model', parent=MMDET_MODELS, scope=SCOPE,
-                  locations=['mmmimic.models'])
+                  locations=['mmmimic.models', 'mmmimic.deployment'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMDET_MODEL_WRAPPERS,
                           scope=SCOPE, locations=['mmmimic.models'])
 WEIGHT_INITIALIZERS = Registry(

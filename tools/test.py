@@ -31,7 +31,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         'checkpoint', metavar='CHECKPOINT',
         help='checkpoint file (path, URL or URI); refused unless its weights '
-        'fit the model (see --allow-mismatch)')
+        'fit the model (see --allow-mismatch); or a .onnx file of '
+        'tools/deployment/export_onnx.py, run by ONNX Runtime')
     parser.add_argument(
         '--out', type=str,
         help='dump predictions to a pickle file (.pkl) for offline evaluation')
@@ -92,7 +93,18 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
 
     cfg = run_config(args)
-    cfg.load_from = args.checkpoint
+    onnx = args.checkpoint.endswith('.onnx')
+    if onnx:
+        # an exported file (tools/deployment/export_onnx.py) run by ONNX
+        # Runtime, with the same dataloader and evaluator
+        if args.tta:
+            raise SystemExit('--tta with an .onnx model: export the model '
+                             'the TTA wraps and test without --tta')
+        cfg.model = ConfigDict(type='mmmimic.OnnxRuntimeDetector',
+                               onnx_file=args.checkpoint)
+        cfg.pop('model_wrapper_cfg', None)
+    else:
+        cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
@@ -106,10 +118,12 @@ def main() -> None:
         else RUNNERS.build(cfg)
     # one reader for the checkpoint: no code runs from it, a damaged file says
     # what it is, and one of another model is refused before testing
-    use_checked_loading(
-        runner, key='CHECKPOINT', strict=not args.allow_mismatch,
-        hint='Pass the checkpoint trained with CONFIG (or --allow-mismatch to '
-        'test what fits anyway, e.g. while debugging).')
+    if not onnx:
+        use_checked_loading(
+            runner, key='CHECKPOINT', strict=not args.allow_mismatch,
+            hint='Pass the checkpoint trained with CONFIG (or '
+            '--allow-mismatch to test what fits anyway, e.g. while '
+            'debugging).')
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))

@@ -1,0 +1,230 @@
+"""The deployed teacher and students in PyTorch and in ONNX Runtime, and
+where their time goes, stage by stage.
+
+    python benchmarks/deploy_speed.py [--demo-dir work_dirs/demo]
+        [--models NAME=CONFIG:CHECKPOINT ...] [--sizes 640x480 1500x1000]
+        [--rounds 10] [--threads 1] [--quick] [--json PATH]
+
+Each model is exported with ``tools/deployment/export_onnx.py``'s code at
+each size; then, round after round, every model predicts the same image in
+PyTorch (``model.predict``, mmdet's path, preprocessing included) and in ONNX
+Runtime (the one file, numpy preprocessing included), so that the speed-ups
+over the teacher are ratios measured under the same conditions. Then the
+stages (backbone and neck, RPN head, RPN proposals and NMS, RoI extraction,
+RoI head, final NMS): in PyTorch the exported graph's own steps timed in
+eager mode, in ONNX Runtime its profiler's kernel times grouped by stage.
+
+By default the models are the demo's shipped teacher and the student alone
+and mimic student of ``--demo-dir``'s seed-0 run (``tools/run_demo.py``),
+on the demo's first test image resized to each size; without a demo run the
+students have their initial weights (their RoI head then sees whatever
+proposals those give: the row says so).
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import mmmimic  # noqa: E402,F401
+
+# isort: split
+from mmmimic.deployment import OnnxTwoStageGraph, export_onnx  # noqa: E402
+from mmmimic.deployment.onnx_graph import STAGES  # noqa: E402
+from mmmimic.deployment.onnx_profile import (  # noqa: E402
+    UNMAPPED,
+    onnx_predict_fn,
+    onnx_session,
+    stage_profile,
+)
+from mmmimic.models.distillers.student_export import (  # noqa: E402
+    deployed_model,
+)
+from mmmimic.utils import register_all_modules  # noqa: E402
+from mmmimic.utils.benchmark import (  # noqa: E402
+    interleaved_ms,
+    markdown_table,
+    predict_fn,
+)
+
+DEMO = osp.join(REPO, 'configs', 'demo')
+TEACHER = ('teacher', osp.join(
+    DEMO, 'faster-rcnn_mobilenetv2-w1.0-in1k_demo-caltech.py'), osp.join(
+        REPO, 'checkpoints', 'demo',
+        'faster-rcnn_mobilenetv2-w1.0-in1k_demo-caltech.pth'))
+STUDENTS = [
+    ('student alone', 'faster-rcnn_mobilenetv2-w0.5_demo-caltech.py',
+     'student'),
+    ('mimic student',
+     'mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py', 'mimic'),
+]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--demo-dir', default=osp.join(REPO, 'work_dirs',
+                                                       'demo'),
+                        help='a tools/run_demo.py work dir (its seed-0 '
+                        'students)')
+    parser.add_argument('--data-dir', default=osp.join(REPO, 'data',
+                                                       'demo_caltech'),
+                        help='the demo data (its first test image)')
+    parser.add_argument('--models', nargs='+', metavar='NAME=CONFIG:CKPT',
+                        help='time these instead (the first is the '
+                        'reference of the speed-ups)')
+    parser.add_argument('--sizes', nargs='+', default=['640x480', '1500x1000'],
+                        help='input sizes WxH')
+    parser.add_argument('--rounds', type=int, default=10)
+    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--quick', action='store_true',
+                        help='one small size, 2 rounds (for tests)')
+    parser.add_argument('--json', help='also write the figures here')
+    args = parser.parse_args()
+    if args.rounds < 1 or args.threads < 1:
+        parser.error('--rounds and --threads are at least 1')
+    return args
+
+
+def default_models(args, tmp: str):
+    """(name, config, checkpoint) of the teacher and the demo students."""
+    models = [TEACHER]
+    for name, config, role in STUDENTS:
+        ckpt = osp.join(args.demo_dir, 'seed0', role, 'iter_500.pth')
+        config = osp.join(DEMO, config)
+        if not osp.isfile(ckpt):
+            # initial weights, saved so that export and timing read them
+            # as they read a trained checkpoint
+            student = osp.join(DEMO, STUDENTS[0][1])
+            model = deployed_model_initial(student)
+            ckpt = osp.join(tmp, f'{role}_initial.pth')
+            torch.save(dict(state_dict=model.state_dict()), ckpt)
+            config, name = student, f'{name} (initial weights)'
+        models.append((name, config, ckpt))
+    return models
+
+
+def deployed_model_initial(config: str) -> torch.nn.Module:
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from mmmimic.registry import MODELS
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.init_cfg = None
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        return MODELS.build(cfg.model).eval()
+
+
+def test_image(data_dir: str, size) -> np.ndarray:
+    """(H, W, 3) uint8 BGR: the demo's first test image resized to ``size``
+    (W, H), or seeded noise without the demo data."""
+    import cv2
+    ann = osp.join(data_dir, 'annotations', 'test-6x.json')
+    if osp.isfile(ann):
+        with open(ann) as f:
+            name = json.load(f)['images'][0]['file_name']
+        image = cv2.imread(osp.join(data_dir, 'images', name))
+        return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+
+
+def torch_stages(model, image: np.ndarray, rounds: int) -> dict:
+    """Median ms per stage of the exported graph's steps in eager PyTorch."""
+    from mmdet.structures import DetDataSample
+    height, width = image.shape[:2]
+    graph = OnnxTwoStageGraph(model, (height, width)).eval()
+    meta = dict(img_shape=(height, width), ori_shape=(height, width),
+                scale_factor=(1.0, 1.0))
+    tensor = torch.from_numpy(image).permute(2, 0, 1).contiguous()
+    with torch.no_grad():
+        inputs = model.data_preprocessor(
+            dict(inputs=[tensor], data_samples=[DetDataSample(
+                metainfo=meta)]), False)['inputs']
+        graph.timed_forward(inputs, time.perf_counter)
+        laps = [graph.timed_forward(inputs, time.perf_counter)[1]
+                for _ in range(rounds)]
+    return {s: 1000 * float(np.median([lap[s] for lap in laps]))
+            for s in STAGES}
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        args.sizes, args.rounds = ['320x240'], 2
+    totals, stage_rows, results = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.models:
+            models = []
+            for item in args.models:
+                name, _, rest = item.partition('=')
+                config, _, ckpt = rest.rpartition(':')
+                models.append((name, config, ckpt))
+        else:
+            models = default_models(args, tmp)
+        built = {name: deployed_model(config, ckpt)
+                 for name, config, ckpt in models}
+        for size in args.sizes:
+            width, height = (int(v) for v in size.split('x'))
+            image = test_image(args.data_dir, (width, height))
+            tensor = torch.from_numpy(image).permute(2, 0, 1).contiguous()
+            fns, files = {}, {}
+            for name, config, ckpt in models:
+                files[name] = osp.join(tmp, f'{len(files)}_{size}.onnx')
+                export_onnx(config, ckpt, files[name], shape=(height, width))
+                fns[(name, 'PyTorch')] = predict_fn(built[name],
+                                                    (height, width),
+                                                    image=tensor)
+                fns[(name, 'ONNX Runtime')] = onnx_predict_fn(
+                    onnx_session(files[name], args.threads), image)
+            ms = interleaved_ms(fns, args.rounds, warmup=2)
+            reference = models[0][0]
+            for name, _, _ in models:
+                row = dict(size=size, model=name)
+                for runtime in ('PyTorch', 'ONNX Runtime'):
+                    row[runtime] = ms[(name, runtime)]
+                    row[f'{runtime} speed-up'] = \
+                        ms[(reference, runtime)] / ms[(name, runtime)]
+                totals.append([size, name, row['PyTorch'],
+                               row['PyTorch speed-up'], row['ONNX Runtime'],
+                               row['ONNX Runtime speed-up'],
+                               row['PyTorch'] / row['ONNX Runtime']])
+                pt = torch_stages(built[name], image, args.rounds)
+                feed = onnx_predict_fn(onnx_session(files[name], 1),
+                                       image).prepare
+                ort_stages = stage_profile(files[name], feed, args.rounds,
+                                           args.threads)
+                row['stages'] = dict(PyTorch=pt, ONNX_Runtime=ort_stages)
+                for runtime, stages in (('PyTorch', pt),
+                                        ('ONNX Runtime', ort_stages)):
+                    stage_rows.append([size, name, runtime] + [
+                        stages[s] for s in STAGES] + [
+                            stages.get(UNMAPPED, 0.0), sum(stages.values())])
+                results.append(row)
+    print(f'CPU, {args.threads} thread(s); batch 1, preprocessing included; '
+          f'medians of {args.rounds} interleaved rounds; speed-up over '
+          f'{models[0][0]} in the same runtime')
+    print(markdown_table(['input', 'model', 'PyTorch ms', 'speed-up',
+                          'ONNX Runtime ms', 'speed-up',
+                          'PyTorch / ONNX Runtime'], totals))
+    print('\nms per stage (PyTorch: the graph\'s steps in eager mode; ONNX '
+          'Runtime: profiler kernel times)')
+    print(markdown_table(['input', 'model', 'runtime'] + list(STAGES) +
+                         [UNMAPPED, 'sum'], stage_rows))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(threads=args.threads, results=results), f,
+                      indent=1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,86 @@
+"""Export a trained student as one ONNX file, run by ONNX Runtime.
+
+    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx \
+        [--shape H W] [--opset N] [--overwrite] [--cfg-options k=v ...]
+
+CONFIG and CHECKPOINT are a mimic run's (the student is taken out exactly as
+``tools/model_converters/extract_student.py`` does) or a plain detector's
+(the teacher, a student trained alone, an exported student).
+
+The file takes ``image``, (1, 3, H, W) float32: the image as the config's
+test pipeline resizes it, then as the detector's ``DetDataPreprocessor``
+prepares it (BGR->RGB if the config says so, minus ``mean``, divided by
+``std``), padded with zeros at the bottom and right to H x W; the values are
+in the file's metadata (``mmmimic.preprocess``). A half-input student's
+resize is inside the graph. It returns ``boxes`` (N, 4, ``x1 y1 x2 y2`` in
+that input's pixels: divide by the pipeline's scale factor for the original
+image), ``scores`` (N,) and ``labels`` (N,) after the final NMS. The RPN's
+NMS, the RoI extraction and the per-class NMS are inside the graph, as the
+standard operators NonMaxSuppression and RoiAlign: no custom operator, no
+post-processing in Python.
+
+Evaluate it as a checkpoint: ``python tools/test.py CONFIG OUT.onnx``.
+Needs ``pip install -r requirements/deploy.txt`` (onnx, onnxruntime).
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+import mmmimic  # noqa: E402,F401
+
+# isort: split
+from mmmimic.deployment import (  # noqa: E402
+    OnnxExportError,
+    UnsupportedForOnnx,
+    export_onnx,
+)
+from mmmimic.deployment.onnx_export import DEFAULT_OPSET  # noqa: E402
+from mmmimic.models.distillers.student_export import ExportError  # noqa: E402
+from mmmimic.utils import register_all_modules  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Export a student (or any supported two-stage detector) '
+        'as one ONNX file')
+    parser.add_argument('config', help='the mimic config of the run, or a '
+                        'detector config')
+    parser.add_argument('checkpoint', help='its checkpoint')
+    parser.add_argument('out', help='the .onnx file to write')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='input height and width (default: the test '
+                        'pipeline\'s Resize scale, padded as the '
+                        'preprocessor pads)')
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
+                        help=f'ONNX opset, 16-20 (default {DEFAULT_OPSET})')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing OUT')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override keys of the config first')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    try:
+        result = export_onnx(args.config, args.checkpoint, args.out,
+                             shape=args.shape, opset=args.opset,
+                             overwrite=args.overwrite,
+                             cfg_options=args.cfg_options)
+    except (OnnxExportError, UnsupportedForOnnx, ExportError,
+            FileNotFoundError) as err:
+        raise SystemExit(f'export_onnx: {err}') from None
+    height, width = result['shape']
+    print(f'{result["out"]}: input image (1, 3, {height}, {width}), opset '
+          f'{result["opset"]}, operators {", ".join(result["ops"])}\n'
+          f'preprocess: {result["preprocess"]}')
+
+
+if __name__ == '__main__':
+    main()
