@@ -100,8 +100,9 @@ if __name__ == '__main__':
         extras_require={
             'all': parse_requirements('runtime') +
             parse_requirements('mminstall') + parse_requirements('optional') +
-            parse_requirements('tests'),
+            parse_requirements('tests') + parse_requirements('deploy'),
             'build': parse_requirements('build'),
+            'deploy': parse_requirements('deploy'),
             'mim': parse_requirements('mminstall'),
             'optional': parse_requirements('optional'),
             'tests': parse_requirements('tests'),

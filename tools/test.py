@@ -100,6 +100,14 @@ def main() -> None:
         if args.tta:
             raise SystemExit('--tta with an .onnx model: export the model '
                              'the TTA wraps and test without --tta')
+        from mmmimic.deployment.onnx_runtime_detector import (
+            export_metadata,
+            onnx_session,
+        )
+        try:   # a clear message before the dataset is built
+            export_metadata(onnx_session(args.checkpoint, 1), args.checkpoint)
+        except (ImportError, ValueError, FileNotFoundError) as err:
+            raise SystemExit(f'test.py: {err}') from None
         cfg.model = ConfigDict(type='mmmimic.OnnxRuntimeDetector',
                                onnx_file=args.checkpoint)
         cfg.pop('model_wrapper_cfg', None)

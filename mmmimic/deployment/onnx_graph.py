@@ -108,8 +108,7 @@ def decode_deltas(coder, priors: Tensor, deltas: Tensor,
     clipped to ``img_shape``: mmdet's own ``delta2bbox`` with the coder's
     settings (the coder itself switches to a path mmdet 3 no longer has while
     an ONNX export runs)."""
-    from mmdet.models.task_modules.coders.delta_xywh_bbox_coder import \
-        delta2bbox
+    from mmdet.models.task_modules.coders.delta_xywh_bbox_coder import delta2bbox
     return delta2bbox(priors, deltas, coder.means, coder.stds,
                       max_shape=img_shape, wh_ratio_clip=16 / 1000,
                       clip_border=coder.clip_border,

@@ -2,6 +2,7 @@
 ``tools/test.py CONFIG MODEL.onnx`` evaluates it with the config's test
 dataloader and metric exactly as it evaluates a checkpoint."""
 import json
+import os.path as osp
 from typing import List, Optional
 
 import numpy as np
@@ -24,12 +25,33 @@ def onnx_session(onnx_file: str, threads: Optional[int] = None,
         raise ImportError(
             'running an .onnx model needs onnxruntime: pip install -r '
             'requirements/deploy.txt') from err
+    if not osp.isfile(onnx_file):
+        raise FileNotFoundError(f'{onnx_file}: no such file')
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
-    return ort.InferenceSession(onnx_file, options,
-                                providers=providers or
-                                ['CPUExecutionProvider'])
+    try:
+        return ort.InferenceSession(onnx_file, options,
+                                    providers=providers or
+                                    ['CPUExecutionProvider'])
+    except Exception as err:   # onnxruntime's own Fail / InvalidGraph ...
+        reason = str(err).strip().splitlines()[0][:300]
+        raise ValueError(
+            f'{onnx_file}: ONNX Runtime {ort.__version__} cannot load it '
+            f'({reason}); export it again with '
+            'tools/deployment/export_onnx.py') from None
+
+
+def export_metadata(session, onnx_file: str) -> dict:
+    """What ``tools/deployment/export_onnx.py`` wrote into the file: the
+    preprocessing and the input size; refuses a file without it."""
+    meta = session.get_modelmeta().custom_metadata_map
+    if PREPROCESS_KEY not in meta:
+        raise ValueError(
+            f'{onnx_file} has no {PREPROCESS_KEY!r} metadata: it was not '
+            'written by tools/deployment/export_onnx.py; export it with '
+            'that tool')
+    return json.loads(meta[PREPROCESS_KEY])
 
 
 @MODELS.register_module()
@@ -52,13 +74,7 @@ class OnnxRuntimeDetector(BaseModel):
     def __init__(self, onnx_file: str, threads: Optional[int] = None) -> None:
         from mmdet.models.data_preprocessors import DetDataPreprocessor
         self.session = onnx_session(onnx_file, threads)
-        meta = self.session.get_modelmeta().custom_metadata_map
-        if PREPROCESS_KEY not in meta:
-            raise ValueError(
-                f'{onnx_file} has no {PREPROCESS_KEY!r} metadata: it was not '
-                'written by tools/deployment/export_onnx.py; export it with '
-                'that tool')
-        spec = json.loads(meta[PREPROCESS_KEY])
+        spec = export_metadata(self.session, onnx_file)
         super().__init__(data_preprocessor=DetDataPreprocessor(
             mean=spec['mean'], std=spec['std'], bgr_to_rgb=spec['bgr_to_rgb'],
             pad_size_divisor=spec['pad_size_divisor'],

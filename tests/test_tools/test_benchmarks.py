@@ -17,6 +17,8 @@ pytestmark = pytest.mark.slow
     ('mimic_loss.py', '| map (WxH) | C | RoIs | pixel |', ('results', )),
     ('student_speed.py', '| input | model | params (M) |', ('results', )),
     ('ps_roi_pool.py', 'cpu_fwd_bwd_ms', ('cpu_fwd_bwd_ms', )),
+    ('deploy_speed.py', '| input | model | PyTorch ms | speed-up | ONNX '
+     'Runtime ms |', ('results', )),
 ])
 def test_benchmark_quick(script, header, keys, tmp_path):
     out = tmp_path / 'figures.json'
@@ -34,6 +36,13 @@ def test_benchmark_quick(script, header, keys, tmp_path):
     if script == 'mimic_overhead.py':
         for row in figures['results']:
             assert row['overhead'] > 0 and row['mimic_step'] > 0
+    if script == 'deploy_speed.py':
+        assert '| backbone and neck | RPN head | RPN proposals and NMS | ' \
+            'RoI extraction | RoI head | final NMS |' in proc.stdout
+        for row in figures['results']:
+            assert row['PyTorch'] > 0 and row['ONNX Runtime'] > 0
+            for runtime in ('PyTorch', 'ONNX_Runtime'):
+                assert row['stages'][runtime]['backbone and neck'] > 0
 
 
 @pytest.mark.device
