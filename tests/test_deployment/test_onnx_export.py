@@ -23,6 +23,7 @@ from mmmimic.deployment import (  # noqa: E402
     UnsupportedForOnnx,
     export_onnx,
 )
+from mmmimic.deployment.compare import match_detections  # noqa: E402
 from mmmimic.deployment.onnx_graph import onnx_ops  # noqa: E402
 from mmmimic.deployment.onnx_profile import (  # noqa: E402
     UNMAPPED,
@@ -122,32 +123,17 @@ def export_and_compare(config, ckpt, tmp_path, shape=(96, 128), seed=0):
 
 def assert_same_detections(got, expected, box_atol=0.05, score_atol=1e-4,
                            share=0.98):
-    """The same detections up to float rounding: matched one to one (the
-    cheapest assignment) with equal labels, scores within ``score_atol`` and
-    boxes within ``box_atol`` pixels, for at least ``share`` of the larger
-    set. Two float implementations of one network (ONNX Runtime's kernels,
-    PyTorch's) round differently; where two boxes overlap at nearly the NMS
-    threshold, or two scores nearly tie, that rounding can keep one box in
-    one runtime and its neighbour in the other, and nothing else. (Measured
-    on this project's CI machine: every detection of every test model
-    matched.)"""
-    from scipy.optimize import linear_sum_assignment
-    boxes, scores, labels = got
-    ref_boxes, ref_scores, ref_labels = expected
-    box_diff = np.abs(boxes[:, None] - ref_boxes[None]).max(-1)
-    score_diff = np.abs(scores[:, None] - ref_scores[None])
-    cost = box_diff + 1e3 * score_diff + 1e6 * (labels[:, None] !=
-                                               ref_labels[None])
-    rows, cols = linear_sum_assignment(cost)
-    good = (box_diff[rows, cols] <= box_atol) & (
-        score_diff[rows, cols] <= score_atol) & (
-            labels[rows] == ref_labels[cols])
-    larger = max(len(boxes), len(ref_boxes))
-    assert good.sum() >= share * larger, (
-        f'{good.sum()} of {len(boxes)} / {len(ref_boxes)} detections match; '
-        f'largest box difference {box_diff[rows, cols].max():.4f}, score '
-        f'{score_diff[rows, cols].max():.2e}')
-    return good.sum(), larger
+    """The same detections up to float rounding: matched one to one
+    (:func:`mmmimic.deployment.compare.match_detections`) for at least
+    ``share`` of the larger set. Two float implementations of one network
+    (ONNX Runtime's kernels, PyTorch's) round differently; where two boxes
+    overlap at nearly the NMS threshold, or two scores nearly tie, that
+    rounding can keep one box in one runtime and its neighbour in the
+    other, and nothing else. (Measured on this project's CI machine: every
+    detection of every test model matched.)"""
+    result = match_detections(got, expected, box_atol, score_atol)
+    assert result['matched'] >= share * result['larger'], result
+    return result
 
 
 @pytest.mark.parametrize('config', [

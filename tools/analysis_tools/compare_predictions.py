@@ -1,0 +1,54 @@
+"""Compare two prediction dumps of the same test split (``tools/test.py
+--out``), e.g. an exported ONNX file's against its PyTorch checkpoint's.
+
+    python tools/analysis_tools/compare_predictions.py GOT.pkl EXPECTED.pkl \
+        [--box-atol 0.05] [--score-atol 1e-4]
+
+Prints how many images have the very same detections (matched one to one:
+equal labels, scores and boxes within the tolerances), how many detections
+match, and the largest box and score differences of matched pairs.
+
+A dump is a pickle (MMDetection's ``DumpDetResults``), which can run code
+when read: compare only dumps you made yourself.
+"""
+import argparse
+import os.path as osp
+import pickle
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+from mmmimic.deployment.compare import compare_predictions  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('got')
+    parser.add_argument('expected')
+    parser.add_argument('--box-atol', type=float, default=0.05,
+                        help='largest coordinate difference of a match (px)')
+    parser.add_argument('--score-atol', type=float, default=1e-4)
+    args = parser.parse_args()
+    dumps = []
+    for path in (args.got, args.expected):
+        try:
+            with open(path, 'rb') as f:
+                # a dump this machine's tools/test.py wrote (DumpDetResults)
+                dumps.append(pickle.load(f))
+        except (OSError, pickle.UnpicklingError, EOFError) as err:
+            raise SystemExit(f'{path}: not a prediction dump ({err})') from None
+    try:
+        result = compare_predictions(*dumps, box_atol=args.box_atol,
+                                     score_atol=args.score_atol)
+    except (ValueError, KeyError, TypeError) as err:
+        raise SystemExit(f'compare_predictions: {err}') from None
+    print(f"{result['identical_images']} of {result['images']} images with "
+          f"the same detections; {result['matched']} of "
+          f"{result['detections']} detections matched; largest box "
+          f"difference {result['max_box_diff']:.4g} px, largest score "
+          f"difference {result['max_score_diff']:.3g}")
+
+
+if __name__ == '__main__':
+    main()
