@@ -37,6 +37,7 @@ import mmmimic  # noqa: E402,F401
 
 # isort: split
 from mmmimic.deployment import OnnxTwoStageGraph, export_onnx  # noqa: E402
+from mmmimic.deployment.latency import deployed_stats  # noqa: E402
 from mmmimic.deployment.onnx_graph import STAGES  # noqa: E402
 from mmmimic.deployment.onnx_profile import (  # noqa: E402
     UNMAPPED,
@@ -48,11 +49,7 @@ from mmmimic.models.distillers.student_export import (  # noqa: E402
     deployed_model,
 )
 from mmmimic.utils import register_all_modules  # noqa: E402
-from mmmimic.utils.benchmark import (  # noqa: E402
-    interleaved_ms,
-    markdown_table,
-    predict_fn,
-)
+from mmmimic.utils.benchmark import markdown_table  # noqa: E402
 
 DEMO = osp.join(REPO, 'configs', 'demo')
 TEACHER = ('teacher', osp.join(
@@ -155,6 +152,11 @@ def torch_stages(model, image: np.ndarray, rounds: int) -> dict:
             for s in STAGES}
 
 
+def results_ms(stats: dict, name: str, runtime: str) -> float:
+    return stats[name]['latency_ms' if runtime == 'PyTorch' else
+                       'onnx_latency_ms']
+
+
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -173,35 +175,32 @@ def main() -> None:
             models = default_models(args, tmp)
         built = {name: deployed_model(config, ckpt)
                  for name, config, ckpt in models}
+        reference = models[0][0]
         for size in args.sizes:
             width, height = (int(v) for v in size.split('x'))
             image = test_image(args.data_dir, (width, height))
             tensor = torch.from_numpy(image).permute(2, 0, 1).contiguous()
-            fns, files = {}, {}
+            stats = deployed_stats(
+                {name: (config, ckpt) for name, config, ckpt in models},
+                tensor, args.rounds, args.threads)
             for name, config, ckpt in models:
-                files[name] = osp.join(tmp, f'{len(files)}_{size}.onnx')
-                export_onnx(config, ckpt, files[name], shape=(height, width))
-                fns[(name, 'PyTorch')] = predict_fn(built[name],
-                                                    (height, width),
-                                                    image=tensor)
-                fns[(name, 'ONNX Runtime')] = onnx_predict_fn(
-                    onnx_session(files[name], args.threads), image)
-            ms = interleaved_ms(fns, args.rounds, warmup=2)
-            reference = models[0][0]
-            for name, _, _ in models:
-                row = dict(size=size, model=name)
-                for runtime in ('PyTorch', 'ONNX Runtime'):
-                    row[runtime] = ms[(name, runtime)]
+                ms = {runtime: stats[name][key] for runtime, key in (
+                    ('PyTorch', 'latency_ms'),
+                    ('ONNX Runtime', 'onnx_latency_ms'))}
+                row = dict(size=size, model=name, params=stats[name]['params'],
+                           gflops=stats[name]['gflops'], **ms)
+                for runtime in ms:
                     row[f'{runtime} speed-up'] = \
-                        ms[(reference, runtime)] / ms[(name, runtime)]
+                        results_ms(stats, reference, runtime) / ms[runtime]
                 totals.append([size, name, row['PyTorch'],
                                row['PyTorch speed-up'], row['ONNX Runtime'],
                                row['ONNX Runtime speed-up'],
                                row['PyTorch'] / row['ONNX Runtime']])
+                path = osp.join(tmp, f'{name}_{size}.onnx'.replace(' ', '_'))
+                export_onnx(config, ckpt, path, shape=(height, width))
                 pt = torch_stages(built[name], image, args.rounds)
-                feed = onnx_predict_fn(onnx_session(files[name], 1),
-                                       image).prepare
-                ort_stages = stage_profile(files[name], feed, args.rounds,
+                feed = onnx_predict_fn(onnx_session(path, 1), image).prepare
+                ort_stages = stage_profile(path, feed, args.rounds,
                                            args.threads)
                 row['stages'] = dict(PyTorch=pt, ONNX_Runtime=ort_stages)
                 for runtime, stages in (('PyTorch', pt),

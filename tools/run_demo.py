@@ -56,19 +56,16 @@ import mmmimic  # noqa: E402,F401  (dependency check first)
 # isort: split
 from mmengine.config import Config  # noqa: E402
 
+from mmmimic.deployment.latency import deployed_stats  # noqa: E402
 from mmmimic.evaluation import evaluate_predictions  # noqa: E402
 from mmmimic.evaluation.functional import MissRateResult  # noqa: E402
-from mmmimic.models.distillers.student_export import deployed_model  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.atomic import (  # noqa: E402
     atomic_path,
     atomic_write_bytes,
     file_sha256,
 )
-from mmmimic.utils.benchmark import (  # noqa: E402
-    deployed_complexity,
-    in_new_process,
-)
+from mmmimic.utils.benchmark import in_new_process  # noqa: E402
 from mmmimic.utils.demo_results import (  # noqa: E402
     STAT_KEYS,
     DemoResults,
@@ -439,26 +436,32 @@ def mean(values) -> float:
     return sum(values) / len(values) if values else float('nan')
 
 
-def speed_up(stats: Dict[str, dict], role: str) -> str:
+def speed_up(stats: Dict[str, dict], role: str,
+             key: str = 'latency_ms') -> str:
+    """The teacher's latency over the row's, in one runtime."""
     teacher, row = stats.get('teacher', {}), stats.get(role, {})
-    if 'latency_ms' not in teacher or 'latency_ms' not in row:
+    if key not in teacher or key not in row:
         return '-'
-    return f"{teacher['latency_ms'] / row['latency_ms']:.1f}x"
+    return f'{teacher[key] / row[key]:.2f}x'
+
 
 
 def main_table(mrs: Dict[str, Dict[str, float]],
                stats: Dict[str, dict]) -> Tuple[str, str]:
     """The teacher, student alone and mimic rows, and the summary line."""
     keys = sorted(set().union(*(mrs[role] for _, _, role in RUNS)), key=int)
-    header = ('| model | params (M) | GFLOPs | CPU ms / image | speed-up | ' +
+    header = ('| model | params (M) | GFLOPs | PyTorch ms | speed-up | '
+              'ONNX Runtime ms | speed-up | ' +
               ' | '.join(f'MR-2 seed {k}' for k in keys) + ' | mean MR-2 |')
-    lines = [header, '|' + '---|' * (6 + len(keys))]
+    lines = [header, '|' + '---|' * (8 + len(keys))]
     for name, _, role in RUNS:
         st, mr = stats.get(role, {}), mrs[role]
         cells = [f"{st['params_m']:.3f}", f"{st['gflops']:.2f}",
-                 f"{st['latency_ms']:.1f}"] if st else ['-'] * 3
-        lines.append(f'| {name} | ' + ' | '.join(cells) +
-                     f' | {speed_up(stats, role)} | ' +
+                 f"{st['latency_ms']:.1f}", speed_up(stats, role),
+                 f"{st['onnx_latency_ms']:.1f}",
+                 speed_up(stats, role, 'onnx_latency_ms')
+                 ] if st else ['-'] * 6
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' | ' +
                      ' | '.join(fmt_mr(mr.get(k)) for k in keys) +
                      f' | {mean(mr.values()):.2f} |')
     paired = sorted(set(mrs['mimic']) & set(mrs['student']), key=int)
@@ -482,7 +485,8 @@ def ablation_table(rows: List[Row], mrs: Dict[str, Dict[str, float]],
     names = [r.role for r in rows if r.role in ABLATIONS]
     keys = sorted(set().union(*(mrs[n] for n in names)), key=int)
     header = ['row', 'finding (paper)', 'compared with'] + [
-        f'seed {k}' for k in keys] + ['mean', 'speed-up', 'mean diff',
+        f'seed {k}' for k in keys] + ['mean', 'speed-up (PyTorch)',
+                                      'speed-up (ONNX Runtime)', 'mean diff',
                                       'noise', 'verdict']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for name in names:
@@ -494,6 +498,7 @@ def ablation_table(rows: List[Row], mrs: Dict[str, Dict[str, float]],
             f'| {name} | {finding} | {reference} | ' +
             ' | '.join(fmt_mr(mrs[name].get(k)) for k in keys) +
             f' | {mean(mrs[name].values()):.2f} | {speed_up(stats, name)} | '
+            f"{speed_up(stats, name, 'onnx_latency_ms')} | "
             f"{diff} | {noise} | {judged['verdict']} |")
     return '\n'.join(lines)
 
@@ -614,14 +619,15 @@ def main() -> None:
     # the deployed models (students as the export writes them), each on the
     # first test image, in a new interpreter
     measured = in_new_process(
-        deployed_complexity, deployed_model,
+        deployed_stats,
         {row.role: (row.config, checkpoints[row.role]) for row in rows
          if row.role in checkpoints}, first_test_image(data_dir),
         3 if args.quick else 20, args.threads)
     for role, st in measured.items():
-        store.record_stats(role, dict(params_m=st['params'],
-                                      gflops=st['gflops'],
-                                      latency_ms=st['latency_ms']))
+        store.record_stats(role, dict(
+            params_m=st['params'], gflops=st['gflops'],
+            latency_ms=st['latency_ms'],
+            onnx_latency_ms=st['onnx_latency_ms']))
     stats = {row.role: {k: store.data['models'][row.role][k] for k in
                         STAT_KEYS} for row in rows
              if all(k in store.data['models'].get(row.role, {})

@@ -8,7 +8,8 @@ Shape (``models[name]`` as ``tools/run_demo.py`` writes it)::
      "models": {"student": {"mr": {"1": 51.31, ...},       # MR-2 in %
                             "keys": {"1": "3f0c...", ...},  # run keys
                             "params_m": 0.843, "gflops": 0.68,
-                            "latency_ms": 87.5}, ...}}
+                            "latency_ms": 87.5,         # PyTorch
+                            "onnx_latency_ms": 40.1}, ...}}
 """
 import json
 import os.path as osp
@@ -19,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 from .atomic import atomic_write_bytes
 
 #: what a row's statistics are called in ``results.json``
-STAT_KEYS = ('params_m', 'gflops', 'latency_ms')
+STAT_KEYS = ('params_m', 'gflops', 'latency_ms', 'onnx_latency_ms')
 
 
 class DemoResults:

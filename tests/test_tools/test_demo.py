@@ -32,8 +32,9 @@ def quick_demo(tmp_path_factory):
 
 def test_quick_demo_prints_table_and_writes_png(quick_demo):
     work, _, stdout = quick_demo
-    assert ('| model | params (M) | GFLOPs | CPU ms / image | speed-up | '
-            'MR-2 seed 0 | MR-2 seed 3 | MR-2 seed 5 | mean MR-2 |') in stdout
+    assert ('| model | params (M) | GFLOPs | PyTorch ms | speed-up | '
+            'ONNX Runtime ms | speed-up | MR-2 seed 0 | MR-2 seed 3 | '
+            'MR-2 seed 5 | mean MR-2 |') in stdout
     assert 'SHA-256 checked, seed 0' in stdout
     assert 'mimic below the student alone at' in stdout
     assert osp.getsize(work / 'mr_fppi_demo.png') > 5000
@@ -82,7 +83,8 @@ def test_ablation_rows_reuse_the_finished_rows(quick_demo):
     assert sorted(models['student']['mr']) == ['3', '5']   # both runs
     assert sorted(models['spp']['mr']) == sorted(models['spp']['keys']) \
         == ['3']
-    assert {'params_m', 'gflops', 'latency_ms'} <= set(models['spp'])
+    assert {'params_m', 'gflops', 'latency_ms', 'onnx_latency_ms'} <= set(
+        models['spp'])
     assert models['spp']['keys']['3'] != models['mimic']['keys']['3']
 
 

@@ -21,13 +21,14 @@ def test_rows_are_kept_by_run_key_and_written_at_once(tmp_path):
     assert again.current('spp', 'k2') == {'2': 40.0}
     assert again.current('spp', 'k1') == {'1': 30.5}
     again.record_stats('spp', dict(params_m=0.8, gflops=0.7,
-                                   latency_ms=60.0, other=1))
+                                   latency_ms=60.0, onnx_latency_ms=30.0,
+                                   other=1))
     again.set_seeds([1, 2])
     data = json.loads(path.read_text())
     assert data['seeds'] == [1, 2]
     assert data['models']['spp'] == dict(
         mr={'1': 30.5, '2': 40.0}, keys={'1': 'k1', '2': 'k2'},
-        params_m=0.8, gflops=0.7, latency_ms=60.0)
+        params_m=0.8, gflops=0.7, latency_ms=60.0, onnx_latency_ms=30.0)
     assert not [p for p in tmp_path.iterdir() if p.name != 'results.json']
 
 

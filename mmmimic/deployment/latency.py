@@ -1,0 +1,53 @@
+"""Cost of deployed models in both runtimes, measured in one run."""
+import os.path as osp
+import tempfile
+from typing import Dict, Tuple
+
+import numpy as np
+import torch
+
+ModelSpec = Tuple[str, str]     # config, checkpoint
+
+
+def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
+                   rounds: int = 10, threads: int = 1,
+                   onnx: bool = True) -> Dict[str, Dict[str, float]]:
+    """Parameters (M), GFLOPs and latency of each model as it deploys (a
+    mimic run's student as the export writes it), on ``image`` ((3, H, W)
+    uint8 BGR), in PyTorch and, with ``onnx``, as the one ONNX file of
+    :func:`~mmmimic.deployment.export_onnx` in ONNX Runtime (CPU; the
+    numpy preprocessing included). Every model predicts in turn, round after
+    round, in both runtimes, so that all ratios come from the same
+    conditions. Runs with ``threads`` CPU threads in each runtime.
+
+    Returns:
+        dict: name -> ``params``, ``gflops``, ``latency_ms`` (PyTorch) and,
+        with ``onnx``, ``onnx_latency_ms``.
+    """
+    from mmmimic.models.distillers.student_export import deployed_model
+    from mmmimic.utils.benchmark import complexity, interleaved_ms, predict_fn
+    torch.set_num_threads(threads)
+    shape = tuple(image.shape[-2:])
+    built = {name: deployed_model(config, ckpt)
+             for name, (config, ckpt) in models.items()}
+    stats = {name: complexity(model, shape, image)
+             for name, model in built.items()}
+    fns = {(name, 'torch'): predict_fn(model, shape, image=image)
+           for name, model in built.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        if onnx:
+            from .onnx_export import export_onnx
+            from .onnx_profile import onnx_predict_fn
+            from .onnx_runtime_detector import onnx_session
+            hwc = image.permute(1, 2, 0).contiguous().numpy()
+            for i, (name, (config, ckpt)) in enumerate(models.items()):
+                path = osp.join(tmp, f'{i}.onnx')
+                export_onnx(config, ckpt, path, shape=shape)
+                fns[(name, 'onnx')] = onnx_predict_fn(
+                    onnx_session(path, threads), np.ascontiguousarray(hwc))
+        ms = interleaved_ms(fns, rounds, warmup=2)
+    for name in built:
+        stats[name]['latency_ms'] = ms[(name, 'torch')]
+        if onnx:
+            stats[name]['onnx_latency_ms'] = ms[(name, 'onnx')]
+    return stats
