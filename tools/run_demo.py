@@ -151,6 +151,11 @@ def parse_args() -> argparse.Namespace:
                         help='train the teacher from the ImageNet weights '
                         '(first seed) instead of using the shipped one; '
                         'writes WORK_DIR/teacher/teacher.pth')
+    parser.add_argument('--report-only', action='store_true',
+                        help='train and test nothing: the tables and figures '
+                        'from what WORK_DIR/results.json holds (speed '
+                        'measured again for the rows whose checkpoints are '
+                        'in WORK_DIR)')
     parser.add_argument('--ablations', nargs='+', default=[],
                         metavar='NAME',
                         help='also train and test these rows of '
@@ -586,6 +591,10 @@ def main() -> None:
                 if osp.isfile(ckpt):
                     checkpoints.setdefault(row.role, ckpt)
                 continue
+            if args.report_only:
+                print(f'  {row.title}, seed {seed}: not in results.json, '
+                      'left out (--report-only)', flush=True)
+                continue
             ckpt, steps = train_step(args, data_dir, work_dir, teacher, seed,
                                      row, keys[row.role])
             checkpoints.setdefault(row.role, ckpt)
@@ -593,7 +602,8 @@ def main() -> None:
                                   f'seed{seed}')
             jobs.append(Job(row, seed, steps + [test], out))
     checkpoints['teacher'] = teacher
-    if store.mr('teacher', teacher_seed, keys['teacher']) is None:
+    if store.mr('teacher', teacher_seed, keys['teacher']) is None and \
+            not args.report_only:
         test, out = test_step(data_dir, work_dir, rows[0], teacher, 'teacher')
         jobs.append(Job(rows[0], teacher_seed, [test], out))
     store.set_seeds(args.seeds)

@@ -86,6 +86,19 @@ def test_ablation_rows_reuse_the_finished_rows(quick_demo):
     assert {'params_m', 'gflops', 'latency_ms', 'onnx_latency_ms'} <= set(
         models['spp'])
     assert models['spp']['keys']['3'] != models['mimic']['keys']['3']
+    # the table again from results.json alone, nothing trained or tested
+    proc = subprocess.run(
+        [sys.executable, DEMO, '--quick', '--seeds', '3', '4', '--ablations',
+         'spp', 'roi_align', '--report-only', '--work-dir', str(work),
+         '--data-dir', str(data)], capture_output=True, text=True,
+        cwd=str(work))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'started' not in proc.stdout
+    assert 'roi_align, seed 3: not in results.json, left out' in proc.stdout
+    assert '| spp | 5. pixel-wise comparison is better than SPP | mimic |' \
+        in proc.stdout
+    assert json.load(open(work / 'results.json'))['models']['spp']['mr'] == \
+        models['spp']['mr']
 
 
 def test_damaged_shipped_teacher_is_refused(tmp_path):
