@@ -1,7 +1,7 @@
 """The deployed teacher and students in PyTorch and in ONNX Runtime, and
 where their time goes, stage by stage.
 
-    python benchmarks/deploy_speed.py [--demo-dir work_dirs/demo]
+    python benchmarks/deploy_speed.py [--demo-dir work_dirs/demo] [--seed 0]
         [--models NAME=CONFIG:CHECKPOINT ...] [--sizes 640x480 1500x1000]
         [--rounds 10] [--threads 1] [--quick] [--json PATH]
 
@@ -15,7 +15,7 @@ RoI head, final NMS): in PyTorch the exported graph's own steps timed in
 eager mode, in ONNX Runtime its profiler's kernel times grouped by stage.
 
 By default the models are the demo's shipped teacher and the student alone
-and mimic student of ``--demo-dir``'s seed-0 run (``tools/run_demo.py``),
+and mimic student of ``--demo-dir``'s ``--seed`` run (``tools/run_demo.py``),
 on the demo's first test image resized to each size; without a demo run the
 students have their initial weights (their RoI head then sees whatever
 proposals those give: the row says so).
@@ -68,8 +68,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--demo-dir', default=osp.join(REPO, 'work_dirs',
                                                        'demo'),
-                        help='a tools/run_demo.py work dir (its seed-0 '
-                        'students)')
+                        help='a tools/run_demo.py work dir (its students '
+                        'of --seed)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='which seed\'s students of --demo-dir')
     parser.add_argument('--data-dir', default=osp.join(REPO, 'data',
                                                        'demo_caltech'),
                         help='the demo data (its first test image)')
@@ -93,7 +95,8 @@ def default_models(args, tmp: str):
     """(name, config, checkpoint) of the teacher and the demo students."""
     models = [TEACHER]
     for name, config, role in STUDENTS:
-        ckpt = osp.join(args.demo_dir, 'seed0', role, 'iter_500.pth')
+        ckpt = osp.join(args.demo_dir, f'seed{args.seed}', role,
+                        'iter_500.pth')
         config = osp.join(DEMO, config)
         if not osp.isfile(ckpt):
             # initial weights, saved so that export and timing read them

@@ -151,6 +151,13 @@ def parse_args() -> argparse.Namespace:
                         help='train the teacher from the ImageNet weights '
                         '(first seed) instead of using the shipped one; '
                         'writes WORK_DIR/teacher/teacher.pth')
+    parser.add_argument('--row-options', nargs='+', default=[],
+                        metavar='KEY=VALUE',
+                        help='config options for the rows named by '
+                        '--ablations (not the rows they are compared with), '
+                        'e.g. model.mimic_loss.loss_weight=0.1; such a row '
+                        'is kept as NAME[KEY=VALUE] (a weight sweep keeps '
+                        'every setting)')
     parser.add_argument('--report-only', action='store_true',
                         help='train and test nothing: the tables and figures '
                         'from what WORK_DIR/results.json holds (speed '
@@ -188,6 +195,14 @@ def check_args(parser: argparse.ArgumentParser,
                      f'{" ".join(known)}, or all)')
     if len(set(args.ablations)) != len(args.ablations):
         parser.error('--ablations: each row once')
+    bad = [o for o in args.row_options if '=' not in o or
+           not o.split('=', 1)[0] or not o.split('=', 1)[1]]
+    if bad:
+        parser.error(f'--row-options {bad}: each is KEY=VALUE, e.g. '
+                     'model.mimic_loss.loss_weight=0.1')
+    if args.row_options and not args.ablations:
+        parser.error('--row-options change the rows named by --ablations; '
+                     'name at least one')
     if args.work_dir and osp.exists(args.work_dir) and \
             not osp.isdir(args.work_dir):
         parser.error(f'--work-dir {args.work_dir} is a file, not a folder')
@@ -311,6 +326,12 @@ class Row(NamedTuple):
     title: str
     config: str       # absolute path
     mimic: bool       # a distiller config (needs the teacher checkpoint)
+    options: Tuple[str, ...] = ()   # --cfg-options of the row (a sweep)
+
+    @property
+    def name(self) -> str:
+        """The row's name without its options (its ABLATIONS entry)."""
+        return self.role.split('[')[0]
 
 
 class Job(NamedTuple):
@@ -321,9 +342,12 @@ class Job(NamedTuple):
     predictions: str
 
 
-def demo_rows(ablations: Sequence[str]) -> List[Row]:
+def demo_rows(ablations: Sequence[str],
+              options: Sequence[str] = ()) -> List[Row]:
     """The teacher, student alone and mimic rows, then the named ablation
-    rows with the ablation rows they are compared with, in table order."""
+    rows with the ablation rows they are compared with, in table order.
+    ``options`` (``key=value``) change the named rows only, which are then
+    called ``name[key=value,...]`` (a weight sweep keeps each setting)."""
     rows = [Row(role, title, osp.join(CONFIGS, config), role == 'mimic')
             for title, config, role in RUNS]
     wanted, todo = set(), list(ablations)
@@ -335,21 +359,36 @@ def demo_rows(ablations: Sequence[str]) -> List[Row]:
     for name in ABLATIONS:   # in the table's order
         if name in wanted:
             config = osp.join(ABLATION_DIR, f'{name}.py')
-            rows.append(Row(name, name, config,
-                            'teacher_config' in Config.fromfile(config).model))
+            mimic = 'teacher_config' in Config.fromfile(config).model
+            if options and name in ablations:
+                role = f'{name}[{",".join(options)}]'
+                rows.append(Row(role, role, config, mimic, tuple(options)))
+            else:
+                rows.append(Row(name, name, config, mimic))
     return rows
+
+
+def row_config(row: Row) -> Config:
+    """The row's config with its options merged."""
+    from mmengine.config import DictAction
+    cfg = Config.fromfile(row.config)
+    if row.options:
+        cfg.merge_from_dict({key: DictAction._parse_iterable(value) for
+                             key, value in (o.split('=', 1)
+                                            for o in row.options)})
+    return cfg
 
 
 def row_iters(args, row: Row) -> int:
     return args.iters or (8 if args.quick else
-                          Config.fromfile(row.config).train_cfg.max_iters)
+                          row_config(row).train_cfg.max_iters)
 
 
 def run_key(args, row: Row, teacher_sha: str, data_sha: str) -> str:
     """What makes a row's number: its config as loaded (the repository's
     path left out, so that another clone gets the same key), the iterations,
     the thread count and the fingerprints of the teacher and of the data."""
-    config = json.dumps(Config.fromfile(row.config).to_dict(), sort_keys=True,
+    config = json.dumps(row_config(row).to_dict(), sort_keys=True,
                         default=str).replace(REPO, '<repo>')
     payload = json.dumps(dict(
         config=config, iters=None if row.role == 'teacher' else
@@ -399,6 +438,7 @@ def train_step(args, data_dir: str, work_dir: str, teacher: str, seed: int,
     ]
     if row.mimic:
         options.append(f'model.teacher_ckpt={teacher}')
+    options += list(row.options)
     return ckpt, [(f'train {row.role}, seed {seed}, {iters} iterations',
                    [osp.join('tools', 'train.py'), row.config,
                     '--work-dir', run_dir, '--cfg-options'] + options,
@@ -413,7 +453,7 @@ def test_step(data_dir: str, work_dir: str, row: Row, checkpoint: str,
     out = osp.join(out_dir, 'predictions.pkl')
     cmd = [osp.join('tools', 'test.py'), row.config, checkpoint,
            '--work-dir', out_dir, '--out', out, '--cfg-options'
-           ] + data_options(data_dir)
+           ] + data_options(data_dir) + list(row.options)
     return (f'test {row.role}, {tag}', cmd,
             osp.join(work_dir, f'test_{row.role}_{tag}.log')), out
 
@@ -487,7 +527,7 @@ def ablation_table(rows: List[Row], mrs: Dict[str, Dict[str, float]],
     """One line per ablation row: its finding, MR-2 per seed and mean, the
     speed-up over the teacher, and the verdict against its reference row
     (:func:`mmmimic.utils.demo_results.verdict`)."""
-    names = [r.role for r in rows if r.role in ABLATIONS]
+    names = [r.role for r in rows if r.name in ABLATIONS]
     keys = sorted(set().union(*(mrs[n] for n in names)), key=int)
     header = ['row', 'finding (paper)', 'compared with'] + [
         f'seed {k}' for k in keys] + ['mean', 'speed-up (PyTorch)',
@@ -495,7 +535,7 @@ def ablation_table(rows: List[Row], mrs: Dict[str, Dict[str, float]],
                                       'noise', 'verdict']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for name in names:
-        reference, expected, finding = ABLATIONS[name]
+        reference, expected, finding = ABLATIONS[name.split('[')[0]]
         judged = verdict(mrs[name], mrs.get(reference, {}), expected)
         diff = '-' if judged['diff'] is None else f"{judged['diff']:+.2f}"
         noise = '-' if judged['noise'] is None else f"{judged['noise']:.2f}"
@@ -528,7 +568,7 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
     save_mr_curves(curves, png, styles)
     print(table)
     print(summary)
-    if any(r.role in ABLATIONS for r in rows):
+    if any(r.name in ABLATIONS for r in rows):
         ablations = ablation_table(rows, mrs, stats)
         text += ('\nAblations (verdict: the row differs from the row it is '
                  'compared with only if it is on the same side at every seed '
@@ -539,7 +579,7 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
         figure = osp.join(work_dir, 'ablations.png')
         save_ablation_plot(
             {name: mrs[name] for name in ['mimic'] + [
-                r.role for r in rows if r.role in ABLATIONS]}, figure,
+                r.role for r in rows if r.name in ABLATIONS]}, figure,
             {'teacher': mean(mrs['teacher'].values()),
              'student alone': mean(mrs['student'].values())},
             title='demo ablations: MR-2 per seed (dots) and mean (bar)')
@@ -560,7 +600,7 @@ def main() -> None:
                                                      f'demo_caltech{suffix}'))
     os.makedirs(work_dir, exist_ok=True)
     store = DemoResults(osp.join(work_dir, 'results.json'))
-    rows = demo_rows(args.ablations)
+    rows = demo_rows(args.ablations, args.row_options)
     # the tools started below read these when torch starts
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
         os.environ[var] = str(args.threads)

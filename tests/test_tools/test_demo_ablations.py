@@ -112,6 +112,8 @@ def test_a_finished_run_is_reused_and_a_changed_one_trained_again(
     (['--threads', '-2'], '--threads -2: must be at least 1'),
     (['--ablations', 'spp', 'nope'], "no row \\['nope'\\]"),
     (['--ablations', 'spp', 'spp'], 'each row once'),
+    (['--ablations', 'spp', '--row-options', 'model.x'], 'KEY=VALUE'),
+    (['--row-options', 'a=1'], 'name at least one'),
 ])
 def test_bad_arguments_are_refused_before_any_work(run_demo, argv, message,
                                                    capsys):
@@ -132,3 +134,29 @@ def test_a_work_dir_that_is_a_file_is_refused(run_demo, tmp_path, capsys):
 def test_all_means_every_row(run_demo):
     args = args_for(run_demo, '--ablations', 'all')
     assert args.ablations == sorted(run_demo.ABLATIONS)
+
+
+def test_row_options_make_a_row_of_their_own(run_demo, tmp_path):
+    # a weight sweep: the named row with its options, kept under its own
+    # name and run key; the rows it is compared with stay as they are
+    rows = run_demo.demo_rows(['no_norm'],
+                              ['model.mimic_loss.loss_weight=0.01'])
+    assert [r.role for r in rows] == [
+        'teacher', 'student', 'mimic',
+        'no_norm[model.mimic_loss.loss_weight=0.01]']
+    row = rows[-1]
+    assert row.name == 'no_norm' and row.mimic
+    assert run_demo.row_config(row).model.mimic_loss.loss_weight == 0.01
+    plain = run_demo.demo_rows(['no_norm'])[-1]
+    args = args_for(run_demo, '--seeds', '0')
+    assert run_demo.run_key(args, row, 't', 'd') != run_demo.run_key(
+        args, plain, 't', 'd')
+    _, steps = run_demo.train_step(args, str(tmp_path), str(tmp_path), 't',
+                                   0, row, 'k')
+    assert steps[0][1][-1] == 'model.mimic_loss.loss_weight=0.01'
+    test, _ = run_demo.test_step(str(tmp_path), str(tmp_path), row, 'c.pth',
+                                 'seed0')
+    assert test[1][-1] == 'model.mimic_loss.loss_weight=0.01'
+    table = run_demo.ablation_table(
+        rows, {r.role: {'0': 30.0} for r in rows}, {})
+    assert '| no_norm[model.mimic_loss.loss_weight=0.01] | 4. without' in table
