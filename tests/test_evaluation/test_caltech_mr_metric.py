@@ -134,3 +134,42 @@ def test_degenerate_predictions_dropped_nan_refused(tmp_path):
                            r'.*NaN or inf'):
             predict(metric, 0, [[100, 100, 41, 100, 0.5],
                                 [300, 100, 0, 100, 0.9], bad])
+
+
+def test_iou_thr_is_checked(tmp_path):
+    ann = write_ann(tmp_path / 't.json', [dict(id=0, file_name='a.jpg',
+                                               width=64, height=48)], [])
+    for bad in (-1, 0, 1, 1.5, '0.5', None, True):
+        with pytest.raises(ValueError, match=r'iou_thr=.*between 0 and 1'):
+            CaltechMRMetric(ann, iou_thr=bad)
+    assert CaltechMRMetric(ann, iou_thr=0.7, plot_curves=False).iou_thr == 0.7
+
+
+def test_an_image_predicted_twice_is_refused(tmp_path):
+    images = [dict(id=i, file_name=f'{i}.jpg', width=640, height=480)
+              for i in range(2)]
+    objects = [dict(image_id=0, bbox=[100, 100, 41, 100], height=100,
+                    label='person', visibility=1.0)]
+    ann = write_ann(tmp_path / 't.json', images, objects)
+    metric = CaltechMRMetric(ann, plot_curves=False)
+    predict(metric, 0, [[100, 100, 41, 100, 0.9]])
+    predict(metric, 1, [])
+    predict(metric, 0, [])          # the same image again, empty
+    with pytest.raises(ValueError, match=r'1 image id\(s\) \(e.g. \[0\]\) '
+                       'predicted more than once'):
+        metric.compute_metrics(metric.results)
+
+
+def test_images_without_predictions_are_counted_in_a_warning(tmp_path):
+    images = [dict(id=i, file_name=f'{i}.jpg', width=640, height=480)
+              for i in range(4)]
+    objects = [dict(image_id=i, bbox=[100, 100, 41, 100], height=100,
+                    label='person', visibility=1.0) for i in range(4)]
+    ann = write_ann(tmp_path / 't.json', images, objects)
+    metric = CaltechMRMetric(ann, plot_curves=False)
+    for i in range(2):
+        predict(metric, i, [[100, 100, 41, 100, 0.9]])
+    with pytest.warns(UserWarning, match='2 of 4 images .* have no '
+                      'prediction at all'):
+        metrics = metric.compute_metrics(metric.results)
+    assert metrics['Reasonable_MR'] == 50.0      # half the people missed

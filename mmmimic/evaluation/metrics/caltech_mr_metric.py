@@ -1,6 +1,7 @@
 import json
 import os
 import os.path as osp
+import warnings
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -76,7 +77,13 @@ class CaltechMRMetric(BaseMetric):
                 '(OUT_DIR/annotations/test.json)')
         self.ann_file = ann_file
         self.setups = self._parse_setups(setups)
-        self.iou_thr = iou_thr
+        if isinstance(iou_thr, bool) or not isinstance(
+                iou_thr, (int, float)) or not 0 < iou_thr < 1:
+            raise ValueError(
+                f'CaltechMRMetric iou_thr={iou_thr!r}: the overlap a '
+                'detection needs to match a person, a number between 0 and '
+                '1 exclusive (the benchmark uses 0.5)')
+        self.iou_thr = float(iou_thr)
         self.aspect_ratio = aspect_ratio
         self.image_bounds = image_bounds
         self.plot_curves = plot_curves
@@ -143,14 +150,38 @@ class CaltechMRMetric(BaseMetric):
         return metrics
 
     def evaluate_setups(self, results: List) -> Dict[str, MissRateResult]:
-        """The curve and MR of every setup from ``(img_id, dets)`` results."""
+        """The curve and MR of every setup from ``(img_id, dets)`` results.
+
+        Raises:
+            ValueError: an image predicted twice, or not in ``ann_file``.
+
+        Warns:
+            UserWarning: images of ``ann_file`` without any prediction (they
+            count as images where nothing was detected), with their count.
+        """
         dets_by_image = dict(results)
+        if len(dets_by_image) != len(results):
+            seen, twice = set(), set()
+            for image_id, _ in results:
+                (twice if image_id in seen else seen).add(image_id)
+            raise ValueError(
+                f'CaltechMRMetric: {len(twice)} image id(s) (e.g. '
+                f'{sorted(twice)[:3]}) predicted more than once; each test '
+                'image must be predicted once (is an image listed twice in '
+                'the test annotations, or a dataset repeated?)')
         unknown = set(dets_by_image) - set(self.images)
         if unknown:
             raise ValueError(
                 f'CaltechMRMetric: {len(unknown)} predicted image id(s) (e.g. '
                 f'{sorted(unknown)[:3]}) are not in {self.ann_file}; the '
                 'test dataloader and the metric must use the same file')
+        missing = len(self.images) - len(dets_by_image)
+        if missing:
+            warnings.warn(
+                f'CaltechMRMetric: {missing} of {len(self.images)} images of '
+                f'{self.ann_file} have no prediction at all and count as '
+                'images where nothing was detected; test on the whole split '
+                'for the benchmark\'s number', UserWarning, stacklevel=2)
         image_ids = sorted(self.images)
         dets = []
         for image_id in image_ids:
