@@ -2,12 +2,15 @@
 file: normalised image in, ``boxes``, ``scores``, ``labels`` out."""
 import inspect
 import json
-import os.path as osp
 from typing import Optional, Sequence, Tuple
 
 import torch
 
-from mmmimic.utils.atomic import atomic_path
+from mmmimic.utils.atomic import (
+    DestinationError,
+    atomic_path,
+    check_destination,
+)
 
 from .onnx_graph import OnnxTwoStageGraph, UnsupportedForOnnx, onnx_ops
 
@@ -55,22 +58,6 @@ def preprocess_spec(detector: torch.nn.Module) -> dict:
         pad_value=float(getattr(pre, 'pad_value', 0)))
 
 
-def check_destination(out: str, inputs: Sequence[str],
-                      overwrite: bool) -> None:
-    """Refuse to write over an input, or over an existing file unasked."""
-    if not out.endswith('.onnx'):
-        raise OnnxExportError(f'{out}: the output must end in .onnx')
-    for path in inputs:
-        if osp.exists(path) and osp.exists(out) and osp.samefile(path, out):
-            raise OnnxExportError(
-                f'{out} is one of the inputs ({path}); choose another output')
-    if osp.isdir(out):
-        raise OnnxExportError(f'{out} is a folder; give a file name ending in '
-                              '.onnx')
-    if osp.exists(out) and not overwrite:
-        raise OnnxExportError(f'{out} exists; pass --overwrite to replace it')
-
-
 def _export(graph: torch.nn.Module, example: torch.Tensor, path: str,
             opset: int) -> None:
     kwargs = dict(input_names=['image'],
@@ -114,7 +101,11 @@ def export_onnx(config: str, checkpoint: str, out: str,
     from mmengine.config import Config
 
     from mmmimic.models.distillers.student_export import deployed_model
-    check_destination(out, [config, checkpoint], overwrite)
+    try:
+        check_destination(out, [config, checkpoint], overwrite,
+                          suffix='.onnx')
+    except DestinationError as err:
+        raise OnnxExportError(str(err)) from None
     if not MIN_OPSET <= opset <= 20:
         raise OnnxExportError(
             f'--opset {opset}: RoiAlign as mmcv computes it (aligned) needs '

@@ -3,7 +3,7 @@ import os
 import os.path as osp
 import tempfile
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Sequence
 
 
 def _umask() -> int:
@@ -53,3 +53,33 @@ def file_sha256(path: str) -> str:
         for block in iter(lambda: f.read(1 << 20), b''):
             digest.update(block)
     return digest.hexdigest()
+
+
+class DestinationError(ValueError):
+    """A tool refuses to write a file; says why and what to do."""
+
+
+def check_destination(out: str, inputs: Sequence[str] = (),
+                      overwrite: bool = False, suffix: str = '',
+                      flag: str = '--overwrite') -> None:
+    """Refuse, before any work, to write ``out`` where that would destroy
+    something: over one of the tool's ``inputs`` (even with ``overwrite``),
+    over an existing file unless ``overwrite``, onto a folder, or without
+    the ``suffix`` the output needs.
+
+    Raises:
+        DestinationError: naming ``out``, the reason and the fix.
+    """
+    if suffix and not out.endswith(suffix):
+        raise DestinationError(f'{out}: the output must end in {suffix}')
+    if osp.isdir(out):
+        raise DestinationError(f'{out} is a folder; give the file to write')
+    for path in inputs:
+        same = osp.abspath(path) == osp.abspath(out) or (
+            osp.exists(path) and osp.exists(out) and osp.samefile(path, out))
+        if same:
+            raise DestinationError(
+                f'{out} is also an input ({path}); choose another output '
+                f'({flag} does not allow this)')
+    if osp.exists(out) and not overwrite:
+        raise DestinationError(f'{out} exists; pass {flag} to replace it')

@@ -204,7 +204,7 @@ def test_destinations_and_options_are_checked_before_any_work(tmp_path):
         export_onnx(config, ckpt, ckpt)
     link = tmp_path / 'same.onnx'
     link.symlink_to(ckpt)
-    with pytest.raises(OnnxExportError, match='is one of the inputs'):
+    with pytest.raises(OnnxExportError, match='is also an input'):
         export_onnx(config, ckpt, str(link), overwrite=True)
     with pytest.raises(OnnxExportError, match='opset'):
         export_onnx(config, ckpt, str(tmp_path / 'a.onnx'), opset=11)

@@ -121,3 +121,28 @@ def test_make_mimic_config_refuses_a_one_stage_detector(tmp_path):
     assert proc.returncode != 0
     assert 'is not a two-stage detector' in proc.stderr
     assert not out.exists()
+
+
+def test_make_mimic_config_never_replaces_an_input_or_unasked(tmp_path):
+    student = tmp_path / 'student.py'
+    base = osp.join(CONFIGS, 'students', 'faster-rcnn_r18_fpn_1x_voc0712.py')
+    student.write_text(f"_base_ = '{base}'\n")
+    teacher = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
+    before = student.read_text()
+    for extra in ([], ['--overwrite']):   # OUT = the student config
+        proc = make([str(student), teacher, 'teacher.pth', str(student)] +
+                    extra, str(tmp_path))
+        assert proc.returncode != 0
+        assert 'is also an input' in proc.stderr.splitlines()[-1]
+        assert student.read_text() == before
+    out = tmp_path / 'mine.py'
+    out.write_text('# my own edits\n')
+    proc = make([str(student), teacher, 'teacher.pth', str(out)],
+                str(tmp_path))
+    assert proc.returncode != 0
+    assert 'exists; pass --overwrite' in proc.stderr.splitlines()[-1]
+    assert out.read_text() == '# my own edits\n'
+    proc = make([str(student), teacher, 'teacher.pth', str(out),
+                 '--overwrite'], str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'FeatureMimicDistiller' in out.read_text()

@@ -171,3 +171,36 @@ def test_the_real_imagenet_weights(tmp_path):
     original = torch.load(path, weights_only=True)
     assert torch.equal(model.layer4[3].conv[2].conv.weight,
                        original['features.10.conv.6.weight'])
+
+
+def test_never_replaces_src_and_replaces_dst_only_when_asked(tmp_path):
+    src = tmp_path / 'src.pt'
+    torch.save(original_state_dict(), src)
+    before = src.read_bytes()
+    for overwrite in (False, True):   # SRC as DST: refused even so
+        with pytest.raises(converter.ConversionError,
+                           match='is also an input'):
+            converter.convert_file(str(src), str(src), overwrite=overwrite)
+    assert src.read_bytes() == before
+    dst = tmp_path / 'dst.pth'
+    dst.write_bytes(b'older weights')
+    with pytest.raises(converter.ConversionError,
+                       match='exists; pass --overwrite'):
+        converter.convert_file(str(src), str(dst))
+    assert dst.read_bytes() == b'older weights'
+    with pytest.raises(converter.ConversionError, match='is a folder'):
+        converter.convert_file(str(src), str(tmp_path))
+    converter.convert_file(str(src), str(dst), overwrite=True)
+    assert 'state_dict' in torch.load(dst, weights_only=True)
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path, value):
+    state = original_state_dict()
+    state['features.3.conv.3.weight'][0, 0, 1, 1] = value
+    src, dst = tmp_path / 'src.pt', tmp_path / 'dst.pth'
+    torch.save(state, src)
+    with pytest.raises(converter.ConversionError,
+                       match=r'features.3.conv.3.weight holds 1 NaN or inf'):
+        converter.convert_file(str(src), str(dst))
+    assert not dst.exists()

@@ -26,3 +26,22 @@ def test_failure_leaves_nothing(tmp_path):
             raise RuntimeError('interrupted')
     assert target.read_bytes() == b'old'
     assert os.listdir(tmp_path) == ['b.png']
+
+
+def test_check_destination_protects_inputs_and_existing_files(tmp_path):
+    from mmmimic.utils.atomic import DestinationError, check_destination
+    source = tmp_path / 'in.py'
+    source.write_text('x = 1')
+    link = tmp_path / 'link.py'
+    link.symlink_to(source)
+    for out in (source, link, tmp_path / '.' / 'in.py'):
+        with pytest.raises(DestinationError, match='is also an input'):
+            check_destination(str(out), [str(source)], overwrite=True)
+    with pytest.raises(DestinationError, match='exists; pass --force'):
+        check_destination(str(source), [], flag='--force')
+    with pytest.raises(DestinationError, match='is a folder'):
+        check_destination(str(tmp_path), [], overwrite=True)
+    with pytest.raises(DestinationError, match='must end in .onnx'):
+        check_destination(str(tmp_path / 'a.pth'), [], suffix='.onnx')
+    check_destination(str(source), [], overwrite=True)
+    check_destination(str(tmp_path / 'new.py'), [str(source)])

@@ -34,6 +34,7 @@ from mmmimic.models.distillers import (
 from mmmimic.models.distillers.teacher import load_teacher_config
 from mmmimic.registry import MODELS
 from mmmimic.utils import atomic_path, register_all_modules
+from mmmimic.utils.atomic import DestinationError, check_destination
 
 SCALED = ('ScaledDetDataPreprocessor', 'mmmimic.ScaledDetDataPreprocessor')
 
@@ -52,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--mode', default='pixel',
                         choices=['pixel', 'roi_align', 'spp', 'global'])
     parser.add_argument('--loss-weight', type=float, default=1.0)
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing OUT (never an input)')
     return parser.parse_args()
 
 
@@ -121,6 +124,12 @@ def adapter_for(student: list, teacher: list):
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
+    try:
+        check_destination(args.out, [args.student, args.teacher,
+                                     args.teacher_ckpt], args.overwrite,
+                          suffix='.py')
+    except DestinationError as error:
+        sys.exit(f'make_mimic_config: OUT {error}')
     try:
         student_cfg = load_teacher_config(args.student, key='STUDENT_CFG')
         teacher_cfg = load_teacher_config(args.teacher, key='TEACHER_CFG')

