@@ -10,10 +10,15 @@ same reader and check (``tools/test.py``).
 import re
 from typing import Any, Dict, List, NamedTuple, Optional
 
+import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from .safe_load import CheckpointMismatchError, safe_load_checkpoint
+from .safe_load import (
+    CheckpointMismatchError,
+    DamagedCheckpointError,
+    safe_load_checkpoint,
+)
 
 
 class StateDictDiff(NamedTuple):
@@ -93,7 +98,22 @@ def check_checkpoint_matches(model: nn.Module, state: Dict[str, Any],
         print_log(f'{name}: {len(diff.unexpected)} key(s) of the file are not '
                   f'in {what} and are ignored: {diff.unexpected[:5]}',
                   logger='current', level=30)
+    check_finite(state, name)
     return diff
+
+
+def check_finite(state: Dict[str, Any], name: str) -> None:
+    """Raise :class:`DamagedCheckpointError` naming the first floating-point
+    tensor of ``state`` that holds NaN or inf (weights of a diverged run,
+    or a damaged file): nothing is loaded or trained from it."""
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() \
+                and not torch.isfinite(value).all():
+            bad = int((~torch.isfinite(value)).sum())
+            raise DamagedCheckpointError(
+                f'{name}: {key} holds {bad} NaN or inf value(s) of '
+                f'{value.numel()}: the weights are not usable (a run that '
+                'diverged?); use an earlier checkpoint of that run')
 
 
 def _target_model(model: nn.Module) -> nn.Module:

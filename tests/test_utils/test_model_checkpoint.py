@@ -63,3 +63,38 @@ def test_wrappers_are_unwrapped_to_the_model_the_keys_address():
     tta = DetTTAModel(module=inner)
     assert _target_model(tta) is inner
     assert _target_model(inner) is inner
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_non_finite_weights_are_refused_naming_the_tensor(value):
+    from mmmimic.utils.safe_load import DamagedCheckpointError
+    state = dict(net(4).state_dict())
+    state['1.running_var'] = state['1.running_var'].clone()
+    state['1.running_var'][2] = value
+    with pytest.raises(DamagedCheckpointError,
+                       match=r"X='t.pth': 1.running_var holds 1 NaN or inf "
+                       r'value\(s\) of 4'):
+        check_checkpoint_matches(net(4), state, "X='t.pth'")
+
+
+def test_a_teacher_with_nan_weights_is_refused_before_training(
+        tiny_teacher_ckpt, tmp_path):
+    # a diverged teacher would train a student whose every weight is NaN
+    from mmmimic.models.distillers.teacher import (
+        build_teacher,
+        load_teacher_checkpoint,
+    )
+    from mmmimic.utils.safe_load import DamagedCheckpointError
+
+    from ..test_models._tiny import tiny_detector
+    path, state = tiny_teacher_ckpt
+    state = {k: v.clone() for k, v in state.items()}
+    key = next(k for k, v in state.items() if v.is_floating_point())
+    state[key].view(-1)[0] = float('nan')
+    bad = tmp_path / 'diverged.pth'
+    torch.save(dict(state_dict=state, meta=dict(iter=1)), bad)
+    teacher = build_teacher(dict(model=tiny_detector(16)))
+    with pytest.raises(DamagedCheckpointError,
+                       match=f'model.teacher_ckpt=.*diverged.pth.*{key} '
+                       'holds 1 NaN'):
+        load_teacher_checkpoint(teacher, str(bad))
