@@ -119,8 +119,8 @@ def main() -> None:
     if args.tta:
         cfg = add_flip_tta(cfg)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--out {args.out}: the dump file must end in .pkl or '
-                         '.pickle')
+        raise SystemExit(f'--out {args.out}: the dump file must end in .pkl '
+                         'or .pickle')
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)

@@ -4,6 +4,7 @@ Same arguments as MMDetection 3.3's tools/train.py; works from the repository an
 through `mim train mmmimic CONFIG`.
 """
 import argparse
+import os.path as osp
 
 import mmmimic  # noqa: F401  (first: checks dependencies before mmdet loads)
 
@@ -61,9 +62,17 @@ def main() -> None:
 
     # an explicit checkpoint wins over the latest one in the work dir
     if args.resume == 'auto':
+        # MMEngine would start from scratch, logging "resumed from None"
+        if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+            raise SystemExit(
+                f'--resume: no checkpoint to resume in {cfg.work_dir} (it has '
+                'no last_checkpoint file); give the checkpoint (--resume '
+                'PATH), the run\'s --work-dir, or start without --resume')
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
+        if '://' not in args.resume and not osp.isfile(args.resume):
+            raise SystemExit(f'--resume {args.resume}: no such file')
         cfg.resume = True
         cfg.load_from = args.resume
 

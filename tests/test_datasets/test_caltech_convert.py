@@ -206,3 +206,16 @@ def test_new_annotations_text_files(tmp_path):
     with pytest.raises(ValueError, match='expected'):
         (new / 'bad.txt').write_text('person 1 2\n')
         read_bbgt_txt(str(new / 'bad.txt'))
+
+
+@pytest.mark.parametrize('flag, value', [('--test-skip', '-3'),
+                                         ('--test-skip', '0'),
+                                         ('--train-skip', '0'),
+                                         ('--workers', '0')])
+def test_counts_below_one_are_refused_before_any_work(tmp_path, flag, value):
+    raw, out = str(tmp_path / 'raw'), str(tmp_path / 'out')
+    make_raw(raw, sets=('set06', ))
+    proc = convert(raw, out, flag, value)
+    assert proc.returncode == 2
+    assert f'{flag} {value}: must be at least 1' in proc.stderr
+    assert not osp.exists(out)

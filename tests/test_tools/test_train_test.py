@@ -1,5 +1,6 @@
 """tools/train.py and tools/test.py end to end on the tiny generated dataset."""
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -54,3 +55,21 @@ def test_test_rejects_bad_out_suffix(tiny_coco, tmp_path):
         cwd=str(tmp_path), capture_output=True, text=True)
     assert proc.returncode != 0
     assert '--out r.json: the dump file must end in .pkl' in proc.stderr
+
+
+def test_resume_without_a_checkpoint_is_refused_before_training(tmp_path):
+    # MMEngine would train from scratch, logging "resumed from None"
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    for resume, message in (
+            (['--resume'], r'--resume: no checkpoint to resume in .*empty '
+             r"\(it has no last_checkpoint file\)"),
+            (['--resume', str(tmp_path / 'missing.pth')],
+             r'--resume .*missing.pth: no such file')):
+        proc = subprocess.run(
+            [sys.executable, TRAIN, TINY_CONFIG, '--work-dir', str(empty)] +
+            resume, cwd=str(tmp_path), capture_output=True, text=True)
+        assert proc.returncode != 0
+        assert 'Traceback' not in proc.stderr
+        assert re.search(message, proc.stderr.splitlines()[-1]), proc.stderr
+    assert list(empty.iterdir()) == []

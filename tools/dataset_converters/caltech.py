@@ -42,7 +42,12 @@ def parse_args() -> argparse.Namespace:
                         help='training positives: minimum visible fraction')
     parser.add_argument('--workers', type=int, default=1,
                         help='videos converted in parallel')
-    return parser.parse_args()
+    args = parser.parse_args()
+    for flag in ('train_skip', 'test_skip', 'workers'):
+        if getattr(args, flag) < 1:
+            parser.error(f'--{flag.replace("_", "-")} {getattr(args, flag)}: '
+                         'must be at least 1')
+    return args
 
 
 def main() -> None:

@@ -17,7 +17,10 @@ import argparse
 from mmengine.config import DictAction
 
 import mmmimic  # noqa: F401
-from mmmimic.models.distillers.student_export import export_student
+from mmmimic.models.distillers.student_export import (
+    ExportError,
+    export_student,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,7 +45,7 @@ def main() -> None:
         cfg_path, ckpt_path = export_student(
             args.config, args.checkpoint, args.out_dir, name=args.name,
             cfg_options=args.cfg_options, overwrite=args.overwrite)
-    except FileExistsError as e:
+    except (FileExistsError, ExportError) as e:
         raise SystemExit(f'extract_student: {e}') from None
     print(f'student config: {cfg_path}\nstudent checkpoint: {ckpt_path}')
 

@@ -186,6 +186,12 @@ def export_student(config: str, checkpoint: str, out_dir: str,
         FileExistsError: ``NAME.py`` or ``NAME.pth`` exists and not
             ``overwrite``; checked before anything is read.
     """
+    if name is not None and (not name or name in ('.', '..') or
+                             osp.basename(name) != name or '/' in name or
+                             (osp.altsep and osp.altsep in name)):
+        raise ExportError(
+            f'--name {name!r}: a file stem without folders (the files go '
+            'into OUT_DIR); choose the folder with OUT_DIR')
     name = name or f'{osp.splitext(osp.basename(config))[0]}_student'
     cfg_path = osp.join(out_dir, f'{name}.py')
     ckpt_path = osp.join(out_dir, f'{name}.pth')

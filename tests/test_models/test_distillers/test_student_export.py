@@ -121,6 +121,14 @@ def test_not_a_mimic_config(tmp_path, teacher_ckpt):
         (tmp_path / 'out').iterdir())
 
 
+@pytest.mark.parametrize('name', ['../outside', 'sub/x', '', '..', '/abs'])
+def test_name_must_stay_inside_out_dir(tmp_path, teacher_ckpt, name):
+    with pytest.raises(ExportError, match='a file stem without folders'):
+        export_student(MIMIC_CONFIG, teacher_ckpt, str(tmp_path / 'out'),
+                       name=name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_checkpoint_of_another_model(tmp_path, teacher_ckpt):
     with pytest.raises(ExportError, match='does not match'):
         export_student(MIMIC_CONFIG, teacher_ckpt, str(tmp_path / 'out'))
