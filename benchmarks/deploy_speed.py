@@ -37,7 +37,10 @@ import mmmimic  # noqa: E402,F401
 
 # isort: split
 from mmmimic.deployment import OnnxTwoStageGraph, export_onnx  # noqa: E402
-from mmmimic.deployment.latency import deployed_stats  # noqa: E402
+from mmmimic.deployment.latency import (  # noqa: E402
+    deployed_stats,
+    padded_shape,
+)
 from mmmimic.deployment.onnx_graph import STAGES  # noqa: E402
 from mmmimic.deployment.onnx_profile import (  # noqa: E402
     UNMAPPED,
@@ -140,7 +143,6 @@ def torch_stages(model, image: np.ndarray, rounds: int) -> dict:
     """Median ms per stage of the exported graph's steps in eager PyTorch."""
     from mmdet.structures import DetDataSample
     height, width = image.shape[:2]
-    graph = OnnxTwoStageGraph(model, (height, width)).eval()
     meta = dict(img_shape=(height, width), ori_shape=(height, width),
                 scale_factor=(1.0, 1.0))
     tensor = torch.from_numpy(image).permute(2, 0, 1).contiguous()
@@ -148,6 +150,8 @@ def torch_stages(model, image: np.ndarray, rounds: int) -> dict:
         inputs = model.data_preprocessor(
             dict(inputs=[tensor], data_samples=[DetDataSample(
                 metainfo=meta)]), False)['inputs']
+    graph = OnnxTwoStageGraph(model, tuple(inputs.shape[-2:])).eval()
+    with torch.no_grad():
         graph.timed_forward(inputs, time.perf_counter)
         laps = [graph.timed_forward(inputs, time.perf_counter)[1]
                 for _ in range(rounds)]
@@ -200,7 +204,8 @@ def main() -> None:
                                row['ONNX Runtime speed-up'],
                                row['PyTorch'] / row['ONNX Runtime']])
                 path = osp.join(tmp, f'{name}_{size}.onnx'.replace(' ', '_'))
-                export_onnx(config, ckpt, path, shape=(height, width))
+                export_onnx(config, ckpt, path,
+                            shape=padded_shape(built[name], (height, width)))
                 pt = torch_stages(built[name], image, args.rounds)
                 feed = onnx_predict_fn(onnx_session(path, 1), image).prepare
                 ort_stages = stage_profile(path, feed, args.rounds,

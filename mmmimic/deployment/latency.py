@@ -9,6 +9,14 @@ import torch
 ModelSpec = Tuple[str, str]     # config, checkpoint
 
 
+def padded_shape(model: torch.nn.Module,
+                 shape: Tuple[int, int]) -> Tuple[int, int]:
+    """``shape`` (H, W) padded up as the model's preprocessor pads it: the
+    input size of its ONNX file for images of that size."""
+    divisor = int(getattr(model.data_preprocessor, 'pad_size_divisor', 1))
+    return tuple(-(-int(s) // divisor) * divisor for s in shape)
+
+
 def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                    rounds: int = 10, threads: int = 1,
                    onnx: bool = True) -> Dict[str, Dict[str, float]]:
@@ -42,7 +50,8 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
             hwc = image.permute(1, 2, 0).contiguous().numpy()
             for i, (name, (config, ckpt)) in enumerate(models.items()):
                 path = osp.join(tmp, f'{i}.onnx')
-                export_onnx(config, ckpt, path, shape=shape)
+                export_onnx(config, ckpt, path,
+                            shape=padded_shape(built[name], shape))
                 fns[(name, 'onnx')] = onnx_predict_fn(
                     onnx_session(path, threads), np.ascontiguousarray(hwc))
         ms = interleaved_ms(fns, rounds, warmup=2)
