@@ -182,3 +182,36 @@ def test_corrupt_vbb(tmp_path):
     sio.savemat(str(path), dict(B=1))
     with pytest.raises(CaltechFormatError, match='no struct A'):
         read_vbb(str(path))
+
+
+@pytest.mark.parametrize('pos, posv, message', [
+    ([400., 50, -20, 40], [0., 0, 0, 0], r'\[400.0, 50.0, -20.0, 40.0\]: a '
+     'box needs finite coordinates and a positive width and height'),
+    ([400., 50, 20, 0], [0., 0, 0, 0], 'positive width and height'),
+    ([float('nan'), 50, 20, 40], [0., 0, 0, 0], 'finite coordinates'),
+    ([400., 50, 20, 40], [float('inf'), 0, 0, 0], 'visible box .* NaN or inf'),
+])
+def test_damaged_boxes_are_refused_naming_file_frame_and_object(
+        tmp_path, pos, posv, message):
+    # the dataset would drop such a box, turning a pedestrian into background
+    annotation = sample_annotation()
+    annotation.frames[2][1] = VbbObject(3, 'person?', np.array(pos),
+                                        np.array(posv), False)
+    path = str(tmp_path / 'V007.vbb')
+    write_vbb(path, annotation)
+    with pytest.raises(CaltechFormatError,
+                       match=rf"V007.vbb: frame 2: object 3 \('person\?'\) "
+                       rf'has .*{message}'):
+        read_vbb(path)
+
+
+def test_a_frame_count_that_is_not_a_number_is_named(tmp_path):
+    import scipy.io as sio
+    path = str(tmp_path / 'V000.vbb')
+    write_vbb(path, sample_annotation())
+    mat = sio.loadmat(path)
+    mat['A'][0, 0]['nFrame'] = np.array(['lots'])
+    sio.savemat(path, dict(A=mat['A']))
+    with pytest.raises(CaltechFormatError, match='nFrame is not a frame '
+                       'count'):
+        read_vbb(path)

@@ -293,7 +293,11 @@ def read_vbb(path: str) -> VbbAnnotation:
         raise CaltechFormatError(f'{path}: no struct A (not a .vbb file)')
     a = mat['A'].flatten()[0]
     try:
-        num_frames = int(np.asarray(a.nFrame).flatten()[0])
+        try:
+            num_frames = int(np.asarray(a.nFrame).flatten()[0])
+        except (ValueError, TypeError, IndexError) as exc:
+            raise CaltechFormatError(
+                f'{path}: nFrame is not a frame count ({exc})') from exc
         labels = [str(np.asarray(x).flatten()[0]) if np.asarray(x).size else ''
                   for x in _cell_list(a.objLbl)]
         obj_lists = _cell_list(a.objLists)
@@ -323,9 +327,21 @@ def read_vbb(path: str) -> VbbAnnotation:
                 raise CaltechFormatError(
                     f'{path}: frame {frame_index}: object id {obj_id} / pos '
                     f'{pos.tolist()} is invalid')
+            label = labels[obj_id - 1]
+            if not np.isfinite(pos).all() or pos[2] <= 0 or pos[3] <= 0:
+                raise CaltechFormatError(
+                    f'{path}: frame {frame_index}: object {obj_id} '
+                    f'({label!r}) has box [l t w h] {pos.tolist()}: a box '
+                    'needs finite coordinates and a positive width and '
+                    'height (the annotation is damaged)')
             if posv.size != 4:
                 posv = np.zeros(4)
-            objects.append(VbbObject(id=obj_id, label=labels[obj_id - 1],
+            if not np.isfinite(posv).all():
+                raise CaltechFormatError(
+                    f'{path}: frame {frame_index}: object {obj_id} '
+                    f'({label!r}) has visible box {posv.tolist()} with NaN or '
+                    'inf (the annotation is damaged)')
+            objects.append(VbbObject(id=obj_id, label=label,
                                      pos=pos, posv=posv, occl=occl, lock=lock))
         frames.append(objects)
     return VbbAnnotation(num_frames=num_frames, labels=labels, frames=frames)
