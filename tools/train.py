@@ -13,6 +13,7 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmmimic.utils.model_checkpoint import use_checked_loading
 from mmmimic.utils.setup_env import (
     add_run_args,
     register_all_modules,
@@ -78,6 +79,11 @@ def main() -> None:
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
+    # every checkpoint that comes in (--resume, load_from) through the one
+    # safe loader: no code runs from it, a damaged or foreign file is named
+    use_checked_loading(
+        runner, key='load_from', resume_key='--resume',
+        hint='Resume or load a checkpoint of this config\'s model.')
     runner.train()
 
 

@@ -127,7 +127,7 @@ def _target_model(model: nn.Module) -> nn.Module:
 
 
 def use_checked_loading(runner, key: str = 'CHECKPOINT', strict: bool = True,
-                        hint: str = '') -> None:
+                        hint: str = '', resume_key: str = '--resume') -> None:
     """Route ``runner.load_checkpoint`` (``load_from``) through
     :func:`safe_load_checkpoint` and :func:`check_checkpoint_matches`.
 
@@ -137,6 +137,10 @@ def use_checked_loading(runner, key: str = 'CHECKPOINT', strict: bool = True,
     Args:
         runner (Runner): Built, not yet run.
         key (str): The argument that named the checkpoint, for messages.
+        resume_key (str): The argument that asks to resume, for messages:
+            ``runner.resume`` loads through the same function and needs a
+            training checkpoint (``meta.iter``); a file of weights only is
+            refused, naming ``key`` as the way to start from its weights.
         strict (bool): Refuse missing and reshaped keys (unexpected keys only
             warn); False loads what fits, as MMEngine does, with a warning.
         hint (str): How to override, appended to a refusal.
@@ -146,14 +150,23 @@ def use_checked_loading(runner, key: str = 'CHECKPOINT', strict: bool = True,
     def load_checkpoint(filename: str, map_location: Any = 'cpu',
                         strict_: Optional[bool] = None, revise_keys=None,
                         **kwargs) -> dict:
+        name = resume_key if resuming else key
         checkpoint = safe_load_checkpoint(filename, map_location=map_location,
-                                          key=key)
+                                          key=name)
         if not isinstance(checkpoint, dict):
             checkpoint = dict(state_dict=checkpoint)
+        meta = checkpoint.get('meta')
+        if resuming and (not isinstance(meta, dict) or 'iter' not in meta
+                         or 'optimizer' not in checkpoint):
+            raise CheckpointMismatchError(
+                f'{name}={filename!r} is not a training checkpoint of a '
+                'runner (no meta.iter or optimizer state): it cannot be '
+                'resumed. To start a new run from its weights, pass '
+                f'--cfg-options load_from={filename} without --resume')
         runner.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = _target_model(runner.model)
         state = checkpoint_state_dict(checkpoint)
-        name = f'{key}={filename!r}'
+        name = f'{name}={filename!r}'
         if strict:
             check_checkpoint_matches(model, state, name, hint=hint,
                                      allow_unexpected=True)
@@ -171,4 +184,16 @@ def use_checked_loading(runner, key: str = 'CHECKPOINT', strict: bool = True,
         runner.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 
+    resuming = []
+
+    def resume(filename: str, *args, **kwargs):
+        # MMEngine's resume reads the file through runner.load_checkpoint
+        resuming.append(filename)
+        try:
+            return mmengine_resume(filename, *args, **kwargs)
+        finally:
+            resuming.pop()
+
+    mmengine_resume = runner.resume
     runner.load_checkpoint = load_checkpoint
+    runner.resume = resume

@@ -73,3 +73,55 @@ def test_resume_without_a_checkpoint_is_refused_before_training(tmp_path):
         assert 'Traceback' not in proc.stderr
         assert re.search(message, proc.stderr.splitlines()[-1]), proc.stderr
     assert list(empty.iterdir()) == []
+
+
+class CreatesAFile:
+    """Unpickling this creates ``marker`` (code a checkpoint may carry)."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import pathlib
+        return (pathlib.Path.touch, (pathlib.Path(self.marker), ))
+
+
+def refused(args, cwd, message):
+    """train.py with ``args`` fails, its last line matching ``message``."""
+    proc = subprocess.run([sys.executable, TRAIN] + args, cwd=str(cwd),
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert re.search(message, last), proc.stderr[-3000:]
+
+
+def test_resume_and_load_from_go_through_the_safe_loader(tiny_coco,
+                                                         tmp_path):
+    options = ['--cfg-options'] + tiny_data_options(tiny_coco) + [
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=10']
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict={}, meta=dict(iter=1, x=CreatesAFile(marker)),
+                    optimizer={}), evil)
+    work = str(tmp_path / 'work')
+    refused(['--work-dir', work, TINY_CONFIG, '--resume', str(evil)] + options,
+            tmp_path, r"UnsafeCheckpointError: --resume='.*evil.pth': "
+            'refused to load')
+    refused(['--work-dir', work, TINY_CONFIG] + options +
+            [f'load_from={evil}'], tmp_path,
+            r"UnsafeCheckpointError: load_from='.*evil.pth': refused to load")
+    assert not marker.exists()
+    # weights only: no training state to resume
+    weights = tmp_path / 'weights.pth'
+    torch.save(dict(state_dict={'x': torch.zeros(1)}), weights)
+    refused(['--work-dir', work, TINY_CONFIG, '--resume', str(weights)] +
+            options, tmp_path, r'is not a training checkpoint .* '
+            r'load_from=.*weights.pth without --resume')
+    # another model's checkpoint
+    other = tmp_path / 'other.pth'
+    torch.save(dict(state_dict={'x': torch.zeros(1)}, meta=dict(iter=1),
+                    optimizer={}), other)
+    refused(['--work-dir', work, TINY_CONFIG] + options +
+            [f'load_from={other}'], tmp_path,
+            r"CheckpointMismatchError: load_from='.*other.pth' is a "
+            'checkpoint of another model')
