@@ -25,7 +25,7 @@ import os.path as osp
 import pickle
 import re
 import zipfile
-from typing import IO, Any, Optional, Union
+from typing import IO, Any, List, Optional, Union
 from urllib.parse import urlparse
 
 import torch
@@ -145,6 +145,44 @@ def describe_damage(source: Union[str, bytes], head: bytes, size: int,
     kind = 'truncated' if isinstance(error, EOFError) else 'truncated or corrupt'
     return (f"a pickle (torch's legacy format) that is {kind} "
             f'({type(error).__name__}: {error})')
+
+
+#: modules whose globals a checkpoint's pickle may name (tensors, storages,
+#: containers, numpy values, MMEngine's HistoryBuffer)
+DATA_MODULES = ('torch', 'collections', 'numpy', 'mmengine', '_codecs')
+DATA_BUILTINS = ('set', 'frozenset', 'slice', 'range', 'complex', 'bytearray')
+
+
+def code_globals(source: Union[str, bytes]) -> List[str]:
+    """The globals a plain pickle names outside tensors and data
+    (:data:`DATA_MODULES`), read from its opcodes without running any
+    (``GLOBAL``, and ``STACK_GLOBAL`` with the two strings pushed before
+    it); empty for a zip checkpoint or a pickle that cannot be scanned.
+    Torch's own unpickler stops at opcodes it does not know (a protocol 4
+    ``FRAME``) before it sees a global: this still tells code from damage."""
+    import pickletools
+    data = source if isinstance(source, bytes) else open(source, 'rb').read()
+    if data.startswith(ZIP_MAGIC):
+        return []
+    found, strings = [], []
+    try:
+        for opcode, arg, _ in pickletools.genops(data):
+            if opcode.name in ('SHORT_BINUNICODE', 'BINUNICODE', 'UNICODE',
+                               'BINUNICODE8', 'SHORT_BINSTRING', 'BINSTRING',
+                               'STRING'):
+                strings.append(str(arg))
+            elif opcode.name == 'GLOBAL':
+                found.append(str(arg).replace(' ', '.'))
+            elif opcode.name == 'STACK_GLOBAL' and len(strings) >= 2:
+                found.append(f'{strings[-2]}.{strings[-1]}')
+            elif opcode.name == 'STOP':
+                break
+    except Exception:   # not a pickle, or a damaged one: describe_damage
+        pass
+    return [g for g in dict.fromkeys(found)
+            if g.split('.')[0] not in DATA_MODULES and not (
+                g.startswith('builtins.') and
+                g.split('.', 1)[1] in DATA_BUILTINS)]
 
 
 def _is_refusal(error: BaseException) -> bool:
@@ -275,6 +313,14 @@ def safe_load_checkpoint(filename: str,
                 "trust the file, re-save its weights: torch.save({'state_dict':"
                 " torch.load(f, weights_only=False)['state_dict']}, "
                 "'clean.pth').") from None
+        code = code_globals(source)
+        if code:
+            raise UnsafeCheckpointError(
+                f'{name}: refused to load. Its pickle (which torch could not '
+                f'read as a checkpoint) names {", ".join(code[:3])}, so '
+                'loading it could run code; nothing from it was executed. '
+                'Use a checkpoint written by torch.save or an MMEngine '
+                'runner.') from None
         damage = describe_damage(source, head, size, error)
         if damage is None:
             raise

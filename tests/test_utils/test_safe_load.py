@@ -407,3 +407,28 @@ def test_uint16_checkpoint_of_torch_2_14_loads_or_is_named():
                            match=r"CHECKPOINT='.*uint16_saved_by_torch_2.14"
                            r".pth': saved by a newer torch .*asks for torch"):
             safe_load_checkpoint(NEWER_TORCH_FILE, key='CHECKPOINT')
+
+
+@pytest.mark.parametrize('method', METHODS)
+@pytest.mark.parametrize('protocol', [2, 3, 4, 5])
+def test_a_plain_pickle_that_runs_code_is_unsafe_at_every_protocol(
+        tmp_path, method, protocol):
+    # torch's unpickler stops at a protocol 4 FRAME before it sees the global:
+    # the opcodes are read without running them to tell code from damage
+    import pickle
+    marker = tmp_path / 'pwned'
+    path = tmp_path / f'evil_{protocol}.pth'
+    with open(path, 'wb') as f:
+        pickle.dump(dict(state_dict={}, meta=RunsAShellCommand(marker)), f,
+                    protocol=protocol)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r"X='.*evil_\d.pth': refused to load.*"
+                       r'(posix|os|nt)\.system'):
+        safe_load_checkpoint(str(path), key='X', method=method)
+    assert not marker.exists()
+    # a plain pickle of tensors only is not called unsafe
+    plain = tmp_path / 'plain.pkl'
+    with open(plain, 'wb') as f:
+        pickle.dump(dict(w=[1.0, 2.0]), f, protocol=protocol)
+    from mmmimic.utils.safe_load import code_globals
+    assert code_globals(str(plain)) == []
