@@ -234,6 +234,25 @@ def export_student(config: str, checkpoint: str, out_dir: str,
     return cfg_path, ckpt_path
 
 
+def check_adapter_weights(adapter_cfg: dict, dropped: List[str],
+                          checkpoint: str, config: str) -> None:
+    """A mimic run's checkpoint holds the weights of the adapter its config
+    trains; without them it is not a checkpoint of that run (e.g. the
+    student trained alone), whose student would be exported under the
+    mimic run's name."""
+    from mmmimic.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmmimic'):
+        adapter = MODELS.build(ConfigDict(adapter_cfg))
+    expected = {f'mimic_adapter.{k}' for k in adapter.state_dict()}
+    if expected and not expected & set(dropped):
+        raise ExportError(
+            f'CHECKPOINT={checkpoint!r} has none of the mimic adapter\'s '
+            f'weights ({sorted(expected)[:2]} ...) that {config} trains: it '
+            'is not a checkpoint of this mimic run (a student trained '
+            'alone?). Export the checkpoint of the mimic run, or use the '
+            'student\'s own config for a student trained alone.')
+
+
 class _Deployable(NamedTuple):
     cfg: Config                  # the config it deploys with
     kept_types: List[str]        # mmmimic types that config keeps
@@ -263,6 +282,8 @@ def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     distiller = distiller_class(cfg.model) if 'model' in cfg else None
+    adapter_cfg = cfg.model.get('mimic_adapter') if distiller is not None \
+        else None
     kept_types: List[str] = []
     if distiller is not None or require_distiller:
         cfg, kept_types = student_config(cfg)
@@ -277,6 +298,8 @@ def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
         model = MODELS.build(ConfigDict(cfg.model))
     check_checkpoint_matches(model, state, f'CHECKPOINT={checkpoint!r}',
                              what=f'the deployed model of {config}')
+    if adapter_cfg is not None:
+        check_adapter_weights(adapter_cfg, dropped, checkpoint, config)
     model.load_state_dict(state, strict=True)
     return _Deployable(cfg, kept_types, model, state, dropped, ckpt)
 

@@ -129,6 +129,23 @@ def test_name_must_stay_inside_out_dir(tmp_path, teacher_ckpt, name):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_a_student_alone_checkpoint_under_the_mimic_config_is_refused(
+        tmp_path, teacher_ckpt):
+    # the same student's weights without the adapter the mimic config
+    # trains: a checkpoint of another run, exported before under this name
+    path, options = mimic_run(tmp_path, teacher_ckpt, {})
+    ckpt = torch.load(path, weights_only=False)
+    ckpt['state_dict'] = {k: v for k, v in ckpt['state_dict'].items()
+                          if not k.startswith('mimic_adapter.')}
+    alone = tmp_path / 'student_alone.pth'
+    torch.save(ckpt, alone)
+    with pytest.raises(ExportError, match=r"none of the mimic adapter's "
+                       r'weights .* not a checkpoint of this mimic run'):
+        export_student(MIMIC_CONFIG, str(alone), str(tmp_path / 'out'),
+                       cfg_options=options)
+    assert not (tmp_path / 'out').exists()
+
+
 def test_checkpoint_of_another_model(tmp_path, teacher_ckpt):
     with pytest.raises(ExportError, match='does not match'):
         export_student(MIMIC_CONFIG, teacher_ckpt, str(tmp_path / 'out'))
