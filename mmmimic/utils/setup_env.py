@@ -78,7 +78,7 @@ def add_run_args(parser) -> None:
     parser.add_argument(
         '--work-dir', help='the dir to save logs, models and metrics')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=checked_dict_action(DictAction),
         help='override config keys, e.g. key=value or key="[a,b]" '
         '(no white space inside a value)')
     parser.add_argument(
@@ -88,11 +88,67 @@ def add_run_args(parser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def checked_dict_action(base):
+    """MMEngine's ``DictAction`` that answers ``KEY`` without ``=`` with the
+    usage line naming it, instead of a traceback."""
+    import argparse
+
+    class CheckedDictAction(base):
+
+        def __call__(self, parser, namespace, values, option_string=None):
+            for value in values:
+                if '=' not in value or not value.split('=', 1)[0]:
+                    parser.error(f'{option_string} {value!r}: each option is '
+                                 'KEY=VALUE, e.g. train_cfg.max_iters=100')
+            try:
+                super().__call__(parser, namespace, values, option_string)
+            except (ValueError, argparse.ArgumentError) as err:
+                parser.error(f'{option_string}: {err}')
+
+    return CheckedDictAction
+
+
+def check_option_types(cfg, options: dict) -> None:
+    """Refuse a ``--cfg-options`` value that is text where the config holds
+    a number (``train_cfg.max_iters=abc``): named here, not deep inside a
+    component."""
+    for key, value in options.items():
+        node, found = cfg, True
+        for part in key.split('.'):
+            try:
+                node = node[part]
+            except (KeyError, TypeError, IndexError, AttributeError):
+                found = False
+                break
+        if found and isinstance(node, (int, float)) and \
+                not isinstance(node, bool) and isinstance(value, str):
+            raise SystemExit(
+                f'--cfg-options {key}={value}: the config holds a number '
+                f'there ({node!r}); give a number')
+
+
+def check_work_dir(work_dir: str) -> None:
+    """The work dir can be made and written, or one line naming it."""
+    import os
+    import tempfile
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=work_dir):
+            pass
+    except (PermissionError, NotADirectoryError, FileExistsError,
+            OSError) as err:
+        raise SystemExit(f'work dir {work_dir}: cannot write there '
+                         f'({err.strerror or err}); pass --work-dir with a '
+                         'folder you can write') from None
+
+
 def run_config(args):
     """The config a tool runs: ``args.config`` with ``--cfg-options`` merged,
     the launcher set (CPU DDP prepared, :func:`setup_cpu_distributed`),
     ``default_scope`` mmmimic unless set, and the work dir from the command
-    line, else the config, else ``./work_dirs/<config name>``. Sets
+    line, else the config, else ``./work_dirs/<config name>`` (made, and
+    checked to be writable, here). ``--cfg-options`` text where the config
+    holds a number is refused naming the key. Sets
     ``LOCAL_RANK`` from ``--local-rank`` when the launcher did not."""
     import os
     import os.path as osp
@@ -103,6 +159,7 @@ def run_config(args):
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     setup_cpu_distributed(cfg)
     cfg.setdefault('default_scope', SCOPE)
@@ -111,4 +168,5 @@ def run_config(args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    check_work_dir(cfg.work_dir)
     return cfg

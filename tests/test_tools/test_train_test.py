@@ -125,3 +125,24 @@ def test_resume_and_load_from_go_through_the_safe_loader(tiny_coco,
             [f'load_from={other}'], tmp_path,
             r"CheckpointMismatchError: load_from='.*other.pth' is a "
             'checkpoint of another model')
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--cfg-options', 'train_cfg.max_iters'],
+     r"--cfg-options 'train_cfg.max_iters': each option is KEY=VALUE"),
+    (['--cfg-options', 'train_cfg.max_iters=abc'],
+     r'--cfg-options train_cfg.max_iters=abc: the config holds a number '
+     r'there \(\d+\); give a number'),
+    (['--work-dir', '/proc/version/run'],
+     r'work dir /proc/version/run: cannot write there .* pass --work-dir'),
+])
+def test_option_and_work_dir_mistakes_are_one_line(tmp_path, args, message):
+    for tool in (TRAIN, TEST):
+        extra = [] if tool == TRAIN else ['missing.pth']
+        proc = subprocess.run(
+            [sys.executable, tool, TINY_CONFIG] + extra + args,
+            cwd=str(tmp_path), capture_output=True, text=True)
+        assert proc.returncode != 0
+        assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+        assert re.search(message, proc.stderr.strip().splitlines()[-1]), \
+            proc.stderr[-1000:]
