@@ -33,6 +33,7 @@ mean nothing.
 """
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -472,8 +473,12 @@ def first_test_image(data_dir: str) -> torch.Tensor:
     return torch.from_numpy(img).permute(2, 0, 1).contiguous()
 
 
+def fmt(value, spec: str) -> str:
+    return '-' if value is None else format(value, spec)
+
+
 def fmt_mr(value) -> str:
-    return '-' if value is None else f'{value:.2f}'
+    return fmt(value, '.2f')
 
 
 def mean(values) -> float:
@@ -485,7 +490,7 @@ def speed_up(stats: Dict[str, dict], role: str,
              key: str = 'latency_ms') -> str:
     """The teacher's latency over the row's, in one runtime."""
     teacher, row = stats.get('teacher', {}), stats.get(role, {})
-    if key not in teacher or key not in row:
+    if teacher.get(key) is None or row.get(key) is None:
         return '-'
     return f'{teacher[key] / row[key]:.2f}x'
 
@@ -501,11 +506,10 @@ def main_table(mrs: Dict[str, Dict[str, float]],
     lines = [header, '|' + '---|' * (8 + len(keys))]
     for name, _, role in RUNS:
         st, mr = stats.get(role, {}), mrs[role]
-        cells = [f"{st['params_m']:.3f}", f"{st['gflops']:.2f}",
-                 f"{st['latency_ms']:.1f}", speed_up(stats, role),
-                 f"{st['onnx_latency_ms']:.1f}",
-                 speed_up(stats, role, 'onnx_latency_ms')
-                 ] if st else ['-'] * 6
+        cells = [fmt(st.get('params_m'), '.3f'), fmt(st.get('gflops'), '.2f'),
+                 fmt(st.get('latency_ms'), '.1f'), speed_up(stats, role),
+                 fmt(st.get('onnx_latency_ms'), '.1f'),
+                 speed_up(stats, role, 'onnx_latency_ms')]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' | ' +
                      ' | '.join(fmt_mr(mr.get(k)) for k in keys) +
                      f' | {mean(mr.values()):.2f} |')
@@ -668,20 +672,26 @@ def main() -> None:
                 curves[f'{row.role}, seed {seed}'] = reasonable(data_dir, out)
     # the deployed models (students as the export writes them), each on the
     # first test image, in a new interpreter
+    # (the ONNX Runtime column needs requirements/deploy.txt, which
+    # `make install` installs; without it that column stays empty)
+    onnx = all(importlib.util.find_spec(m) is not None
+               for m in ('onnx', 'onnxruntime'))
+    if not onnx:
+        print('  onnx / onnxruntime not installed: no ONNX Runtime column '
+              '(pip install -r requirements/deploy.txt)', flush=True)
     measured = in_new_process(
         deployed_stats,
         {row.role: (row.config, checkpoints[row.role]) for row in rows
          if row.role in checkpoints}, first_test_image(data_dir),
-        3 if args.quick else 20, args.threads)
+        3 if args.quick else 20, args.threads, onnx)
     for role, st in measured.items():
         store.record_stats(role, dict(
             params_m=st['params'], gflops=st['gflops'],
             latency_ms=st['latency_ms'],
-            onnx_latency_ms=st['onnx_latency_ms']))
-    stats = {row.role: {k: store.data['models'][row.role][k] for k in
-                        STAT_KEYS} for row in rows
-             if all(k in store.data['models'].get(row.role, {})
-                    for k in STAT_KEYS)}
+            onnx_latency_ms=st.get('onnx_latency_ms')))
+    stats = {row.role: {k: store.data['models'][row.role].get(k)
+                        for k in STAT_KEYS} for row in rows
+             if 'latency_ms' in store.data['models'].get(row.role, {})}
     report(rows, mrs, curves, stats, work_dir)
     print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
 

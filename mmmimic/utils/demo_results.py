@@ -73,7 +73,7 @@ class DemoResults:
         model."""
         with self._lock:
             row = self.data['models'].setdefault(name, {})
-            row.update({k: stats[k] for k in STAT_KEYS})
+            row.update({k: stats[k] for k in STAT_KEYS if k in stats})
             self._write()
 
     def set_seeds(self, seeds: Sequence[int]) -> None:
