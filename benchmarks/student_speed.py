@@ -5,12 +5,15 @@
 
 Per image (batch 1, preprocessing included, median after warm-up): latency,
 images per second, GFLOPs and parameters of the Inception-v3 Faster R-CNN
-teacher, the 1/2, 1/4 and 1/8-Inception students and the half-input 1/2
+teacher (on the CPU also each model as one ONNX file in ONNX Runtime, the
+models interleaved round after round, when onnx and onnxruntime are
+installed), the 1/2, 1/4 and 1/8-Inception students and the half-input 1/2
 student, with the speed-up over the teacher, at each input size. The paper's
 reference points: a 2.5x faster Inception student competitive with the teacher,
 80 FPS at 1000x1500 for its fastest student (on a GPU).
 """
 import argparse
+import importlib.util
 import json
 import os.path as osp
 
@@ -57,15 +60,41 @@ def build(config: str, device: str):
     return model.to(device).eval()
 
 
+def onnx_runtime_ms(size, repeats: int, threads: int) -> dict:
+    """Each model of :data:`MODELS_TO_TIME` (initial weights, saved to a
+    temporary checkpoint) as its one ONNX file in ONNX Runtime on the CPU,
+    interleaved round after round: model name -> ms per image."""
+    import tempfile
+
+    from mmmimic.deployment.latency import deployed_stats
+    width, height = size
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {}
+        for name, config in MODELS_TO_TIME:
+            ckpt = osp.join(tmp, f'{len(models)}.pth')
+            torch.save(dict(state_dict=build(config, 'cpu').state_dict()),
+                       ckpt)
+            models[name] = (osp.join(CONFIGS, config), ckpt)
+        image = torch.randint(0, 255, (3, height, width), dtype=torch.uint8,
+                              generator=torch.Generator().manual_seed(0))
+        stats = deployed_stats(models, image, repeats, threads)
+    return {name: st['onnx_latency_ms'] for name, st in stats.items()}
+
+
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     if args.quick:
         args.sizes, args.repeats = ['160x120'], 1
+    onnx = args.device == 'cpu' and all(
+        importlib.util.find_spec(m) is not None
+        for m in ('onnx', 'onnxruntime'))
     results, rows = [], []
     for size in args.sizes:
         width, height = (int(v) for v in size.split('x'))
         teacher_ms = None
+        ort_ms = onnx_runtime_ms((width, height), args.repeats,
+                                 torch.get_num_threads()) if onnx else {}
         for name, config in MODELS_TO_TIME:
             model = build(config, args.device)
             stats = complexity(model, (height, width))
@@ -74,14 +103,22 @@ def main() -> None:
             teacher_ms = teacher_ms or ms
             result = dict(size=size, model=name, config=config, ms=ms,
                           fps=1000 / ms, speedup=teacher_ms / ms, **stats)
+            row = [size, name, stats['params'], stats['gflops'], ms,
+                   1000 / ms, teacher_ms / ms]
+            if onnx:
+                reference = ort_ms[MODELS_TO_TIME[0][0]]
+                result.update(onnx_ms=ort_ms[name],
+                              onnx_speedup=reference / ort_ms[name])
+                row += [ort_ms[name], reference / ort_ms[name]]
             results.append(result)
-            rows.append([size, name, stats['params'], stats['gflops'], ms,
-                         1000 / ms, teacher_ms / ms])
+            rows.append(row)
     device = torch.cuda.get_device_name(0) if args.device.startswith('cuda') \
         else f'CPU, {torch.get_num_threads()} threads'
     print(f'device: {device}; batch 1, preprocessing and NMS included')
     print(markdown_table(['input', 'model', 'params (M)', 'GFLOPs', 'ms / image',
-                          'images / s', 'speed-up'], rows))
+                          'images / s', 'speed-up'] + (
+                              ['ONNX Runtime ms', 'speed-up (ONNX Runtime)']
+                              if onnx else []), rows))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(device=device, results=results), f, indent=1)
