@@ -159,11 +159,6 @@ def torch_stages(model, image: np.ndarray, rounds: int) -> dict:
             for s in STAGES}
 
 
-def results_ms(stats: dict, name: str, runtime: str) -> float:
-    return stats[name]['latency_ms' if runtime == 'PyTorch' else
-                       'onnx_latency_ms']
-
-
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -190,15 +185,14 @@ def main() -> None:
             stats = deployed_stats(
                 {name: (config, ckpt) for name, config, ckpt in models},
                 tensor, args.rounds, args.threads)
+            ms = {name: {'PyTorch': st['latency_ms'],
+                         'ONNX Runtime': st['onnx_latency_ms']}
+                  for name, st in stats.items()}
             for name, config, ckpt in models:
-                ms = {runtime: stats[name][key] for runtime, key in (
-                    ('PyTorch', 'latency_ms'),
-                    ('ONNX Runtime', 'onnx_latency_ms'))}
                 row = dict(size=size, model=name, params=stats[name]['params'],
-                           gflops=stats[name]['gflops'], **ms)
-                for runtime in ms:
-                    row[f'{runtime} speed-up'] = \
-                        results_ms(stats, reference, runtime) / ms[runtime]
+                           gflops=stats[name]['gflops'], **ms[name])
+                for runtime, value in ms[name].items():
+                    row[f'{runtime} speed-up'] = ms[reference][runtime] / value
                 totals.append([size, name, row['PyTorch'],
                                row['PyTorch speed-up'], row['ONNX Runtime'],
                                row['ONNX Runtime speed-up'],

@@ -10,7 +10,7 @@ Each step mirrors what the detector's own ``predict`` does with its
 (``NonMaxSuppression``, ``RoiAlign``) through torchvision's ops, so the file
 needs no custom operator.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -319,14 +319,6 @@ class OnnxTwoStageGraph(nn.Module):
 #: the stages of :class:`OnnxTwoStageGraph`, in order
 STAGES = ('backbone and neck', 'RPN head', 'RPN proposals and NMS',
           'RoI extraction', 'RoI head', 'final NMS')
-
-
-def graph_input_shape(shape: Optional[Sequence[int]]) -> Tuple[int, int]:
-    """(H, W) from ``--shape``, checked: two positive integers."""
-    if shape is None or len(shape) != 2 or any(int(s) < 1 for s in shape):
-        raise ValueError(f'--shape {shape}: give the input height and width, '
-                         'e.g. --shape 480 640')
-    return int(shape[0]), int(shape[1])
 
 
 def onnx_ops(model_proto) -> List[Tuple[str, str]]:
