@@ -113,6 +113,27 @@ def test_make_mimic_config_same_widths_and_mmdet_paths(tmp_path):
     assert build_written(str(out)).mimic_adapter is None
 
 
+def test_make_mimic_config_measures_the_maps(tmp_path):
+    """A student whose neck changed (FPN from stride 8) but whose anchors did
+    not: one line naming the key and the measured strides, no OUT."""
+    student = tmp_path / 'student.py'
+    base = osp.join(CONFIGS, 'students', 'faster-rcnn_r18_fpn_1x_voc0712.py')
+    student.write_text(f"_base_ = '{base}'\n"
+                       'model = dict(neck=dict(start_level=1))\n')
+    out = tmp_path / 'mimic.py'
+    proc = make([str(student),
+                 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py',
+                 'teacher.pth', str(out)], str(tmp_path))
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines()[-1].startswith(
+        'make_mimic_config: the student config says '
+        'rpn_head.anchor_generator.strides=[4, 8, 16, 32, 64], but its '
+        'network gives 5 level(s) of height [64, 32, 16, 8, 4] on a 512x512 '
+        'input, strides [8, 16, 32, 64, 128]: set rpn_head.anchor_generator.'
+        'strides=[8, 16, 32, 64, 128]')
+    assert not out.exists()
+
+
 def test_make_mimic_config_refuses_a_one_stage_detector(tmp_path):
     out = tmp_path / 'bad.py'
     proc = make(['mmdet::retinanet/retinanet_r18_fpn_1x_coco.py',

@@ -26,11 +26,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mmmimic  # noqa: F401
-from mmmimic.models.distillers import (
-    feature_strides,
-    image_stride,
-    match_levels,
-)
+from mmmimic.models.distillers import image_stride, match_levels
+from mmmimic.models.distillers.levels import probe_levels
 from mmmimic.models.distillers.teacher import load_teacher_config
 from mmmimic.registry import MODELS
 from mmmimic.utils import atomic_path, register_all_modules
@@ -65,19 +62,21 @@ def build(cfg: Config):
         return MODELS.build(cfg.model)
 
 
-def describe(detector, input_scale: float) -> list:
-    """(channels, stride in image pixels) of each feature level."""
+def describe(detector, input_scale: float, role: str) -> list:
+    """(channels, stride in image pixels) of each feature level, measured on
+    a dry input and checked against the strides the config states."""
     if not (hasattr(detector, 'rpn_head') and hasattr(detector, 'roi_head')):
         raise TypeError(
             f'{type(detector).__name__} is not a two-stage detector (no '
             'rpn_head/roi_head): feature mimic needs the student\'s RPN '
             'proposals')
-    strides = feature_strides(detector)
-    detector.eval()
-    with torch.no_grad():
-        feats = detector.extract_feat(torch.zeros(1, 3, 256, 256))
-    return [(f.size(1), image_stride(s, input_scale))
-            for f, s in zip(feats, strides)]
+    levels = probe_levels(detector, role)
+    if levels is None:
+        raise ValueError(
+            f'the {role} ({type(detector).__name__}) could not be run on a '
+            'dry input to measure its feature maps (the warning above says '
+            'why); write its mimic config by hand from configs/mimic/')
+    return [(c, image_stride(s, input_scale)) for c, s in levels]
 
 
 def adapter_for(student: list, teacher: list):
@@ -146,8 +145,8 @@ def main() -> None:
         overrides['student_input_scale'] = input_scale
 
     try:
-        student = describe(build(student_cfg), input_scale)
-        teacher = describe(build(teacher_cfg), 1.0)
+        student = describe(build(student_cfg), input_scale, 'student')
+        teacher = describe(build(teacher_cfg), 1.0, 'teacher')
         adapter = adapter_for(student, teacher)
     except (TypeError, ValueError) as error:
         sys.exit(f'make_mimic_config: {error}')

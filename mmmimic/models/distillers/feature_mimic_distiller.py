@@ -17,7 +17,7 @@ from ..data_preprocessors.scaled_det_data_preprocessor import (
     scale_batch,
 )
 from ..losses.mimic_step import BaseMimicLoss, MimicStep
-from .levels import align_maps, feature_strides, match_levels
+from .levels import align_maps, feature_strides, match_levels, probe_levels
 from .mimic_checks import (
     check_adapter_channels,
     check_student_type,
@@ -157,13 +157,17 @@ class FeatureMimicDistiller(TwoStageDetector):
                        ('mimic_loss', 'stage2_mimic', 'logit_mimic')
                        if getattr(self, key) is not None})
         mimic_levels = parse_mimic_levels(mimic_levels)
-        check_adapter_channels(self, self.mimic_adapter, mimic_levels)
+        # strides measured on a dry input and checked against the configs'
+        student_levels = probe_levels(self, 'student')
+        check_adapter_channels(self, self.mimic_adapter, mimic_levels,
+                               student_levels)
 
         teacher = build_teacher(teacher_config)
         teacher.requires_grad_(False)
         teacher.eval()
         # a plain attribute, so that nn.Module does not register it
         object.__setattr__(self, 'teacher', teacher)
+        probe_levels(teacher, 'teacher')
         self.teacher_ckpt = teacher_ckpt
         # its weights come with the first training use (load_teacher_weights):
         # testing and inference need no teacher checkpoint

@@ -1,8 +1,11 @@
 """Which student level mimics which teacher level, and where their maps meet."""
+import logging
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from torch import Tensor
 
 
@@ -18,6 +21,88 @@ def feature_strides(detector: nn.Module) -> List[float]:
     raise ValueError(
         f'cannot tell the feature strides of {type(detector).__name__}: it has '
         'neither rpn_head.prior_generator nor roi_head.bbox_roi_extractor')
+
+
+def declared_strides(detector: nn.Module) -> List[Tuple[str, List[float]]]:
+    """Every stride list the config of ``detector`` states, with its key:
+    the RPN's prior generator and the RoI extractor's ``featmap_strides``."""
+    found = []
+    rpn_head = getattr(detector, 'rpn_head', None)
+    if rpn_head is not None and hasattr(rpn_head, 'prior_generator'):
+        found.append(('rpn_head.anchor_generator.strides',
+                      [float(s[0]) for s in rpn_head.prior_generator.strides]))
+    extractor = getattr(getattr(detector, 'roi_head', None),
+                        'bbox_roi_extractor', None)
+    if extractor is not None and hasattr(extractor, 'featmap_strides'):
+        found.append(('roi_head.bbox_roi_extractor.featmap_strides',
+                      [float(s) for s in extractor.featmap_strides]))
+    return found
+
+
+def probe_levels(detector: nn.Module, role: str = 'student'
+                 ) -> Optional[List[Tuple[int, float]]]:
+    """(channels, stride on its input) of each level of ``extract_feat``,
+    measured by a dry forward of a zero (1, 3, S, S) image, S eight cells of
+    the coarsest declared level, and checked against every stride the config
+    states (:func:`declared_strides`; a level may be up to 2 cells smaller for
+    valid padding).
+
+    The forward runs under ``no_grad`` in eval mode; every module's train/eval
+    flag and the RNG state (CPU, and the model's GPU) are restored after it,
+    so BN running statistics and the randomness seen by training are
+    untouched.
+
+    Returns:
+        list or None: one (channels, stride) per level; None, with a warning,
+        when the detector fails on the dry input.
+
+    Raises:
+        ValueError: a measured stride disagrees with a stated one (an RPN
+            whose anchors or an extractor whose scale would not match the
+            maps, e.g. after ``backbone.out_indices`` changed); names the key
+            and the strides to set.
+    """
+    declared = declared_strides(detector)
+    if not declared:
+        feature_strides(detector)   # raises with its message
+    size = max(64, 8 * int(max(max(s) for _, s in declared)))
+    param = next(detector.parameters())
+    modes = [(m, m.training) for m in detector.modules()]
+    devices = [param.device] if param.device.type == 'cuda' else []
+    try:
+        detector.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            feats = detector.extract_feat(param.new_zeros((1, 3, size, size)))
+    except RuntimeError as e:
+        print_log(f'{role} levels not measured: {type(detector).__name__} '
+                  f'failed on a {size}x{size} dry input ({e})',
+                  logger='current', level=logging.WARNING)
+        return None
+    finally:
+        for module, mode in modes:
+            module.training = mode
+    heights = [f.shape[-2] for f in feats]
+    measured = [2 ** round(math.log2(size / h)) for h in heights]
+    for key, strides in declared:
+        # the RoI extractor reads the first len(featmap_strides) levels (an
+        # FPN's extra RPN-only level has none)
+        exact = key.startswith('rpn_head')
+        agree = (len(strides) == len(heights) if exact
+                 else 0 < len(strides) <= len(heights)) and all(
+            abs(h - size / s) <= 2 for h, s in zip(heights, strides))
+        if not agree:
+            shown = measured if exact else measured[:len(strides)]
+            raise ValueError(
+                f'the {role} config says {key}={_listed(strides)}, but its '
+                f'network gives {len(heights)} level(s) of height {heights} '
+                f'on a {size}x{size} input, strides {_listed(measured)}: set '
+                f'{key}={_listed(shown)} (did backbone.out_indices or the '
+                'neck change?)')
+    return [(f.shape[1], s) for f, s in zip(feats, declared[0][1])]
+
+
+def _listed(values: Sequence[float]) -> str:
+    return '[' + ', '.join(f'{v:g}' for v in values) + ']'
 
 
 def image_stride(stride: float, input_scale: float = 1.0,

@@ -1,15 +1,12 @@
 """Checks of a distiller's mimic settings, run once at build time, before
 any teacher checkpoint is read or any iteration is spent."""
-import logging
 import math
 import numbers
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 
-from .levels import feature_strides
+from .levels import probe_levels
 
 LEVELS_FORM = ('model.mimic_levels must be a list of (student_level, '
                'teacher_level) int pairs, e.g. [(0, 0)] or [(0, 0), (1, 1)], '
@@ -60,15 +57,12 @@ def parse_mimic_levels(value: Any) -> Optional[List[Tuple[int, int]]]:
 
 
 def check_adapter_channels(student: nn.Module, adapter: Optional[nn.Module],
-                           mimic_levels: Optional[List[Tuple[int, int]]]
+                           mimic_levels: Optional[List[Tuple[int, int]]],
+                           levels: Optional[List[Tuple[int, float]]] = None
                            ) -> None:
     """``adapter.in_channels`` (one entry per mimicked level) against the
-    channels of the student's levels.
-
-    The channels are found by a dry forward of a tiny zero input under
-    ``no_grad`` in eval mode, with every module's train/eval flag and the RNG
-    state (CPU, and the model's GPU) restored after it: BN running statistics
-    and the randomness seen by training are untouched.
+    channels of the student's levels, ``levels`` as :func:`probe_levels`
+    measures them (measured here when not given).
 
     Raises:
         ValueError: a count or a channel number differs; says what to set.
@@ -84,31 +78,18 @@ def check_adapter_channels(student: nn.Module, adapter: Optional[nn.Module],
             f'{len(in_channels)} entr(y/ies) but model.mimic_levels='
             f'{mimic_levels} {len(mimic_levels)} pair(s); give one per '
             'mimicked level')
-    # 4 cells of the coarsest level: enough for valid-padded backbones
-    size = max(64, 4 * int(max(feature_strides(student))))
-    param = next(student.parameters())
-    modes = [(m, m.training) for m in student.modules()]
-    devices = [param.device] if param.device.type == 'cuda' else []
-    try:
-        student.eval()
-        with torch.no_grad(), torch.random.fork_rng(devices=devices):
-            feats = student.extract_feat(param.new_zeros((1, 3, size, size)))
-    except RuntimeError as e:
-        print_log(f'FeatureMimicDistiller: mimic_adapter.in_channels not '
-                  f'checked, the student failed on a {size}x{size} dry '
-                  f'input ({e})', logger='current', level=logging.WARNING)
+    if levels is None:
+        levels = probe_levels(student, 'student')
+    if levels is None:
         return
-    finally:
-        for module, mode in modes:
-            module.training = mode
-    levels = [s for s, _ in mimic_levels] if mimic_levels is not None \
-        else range(len(feats))
-    found = [feats[s].shape[1] for s in levels if 0 <= s < len(feats)]
+    chosen = [s for s, _ in mimic_levels] if mimic_levels is not None \
+        else range(len(levels))
+    found = [levels[s][0] for s in chosen if 0 <= s < len(levels)]
     if len(found) == len(in_channels) and found != in_channels:
         raise ValueError(
             f'model.mimic_adapter.in_channels={in_channels}, but the '
             f'student gives {found} channel(s) on the mimicked level(s) '
-            f'{list(levels)}: set in_channels={found}')
+            f'{list(chosen)}: set in_channels={found}')
 
 
 def check_student_type(student_type: Optional[str]) -> Optional[str]:

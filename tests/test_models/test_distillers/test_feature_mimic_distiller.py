@@ -269,10 +269,18 @@ def test_stride_mismatch_names_the_fix(tiny_teacher_ckpt):
 
 
 def test_level_count_mismatch_asks_for_mimic_levels(tiny_teacher_ckpt):
+    """A two-level teacher (strides 8 and 16 through an FPN), a one-level
+    student."""
     cfg = distiller_cfg(tiny_teacher_ckpt[0])
-    cfg['teacher_config']['model']['rpn_head']['anchor_generator'][
-        'strides'] = [16, 32]
-    with pytest.raises(ValueError, match='mimic_levels'):
+    teacher = cfg['teacher_config']['model']
+    teacher['backbone']['out_indices'] = (1, 2)
+    teacher['neck'] = dict(type='mmdet.FPN', in_channels=[32, 64],
+                           out_channels=64, num_outs=2)
+    teacher['rpn_head']['anchor_generator']['strides'] = [8, 16]
+    teacher['roi_head']['bbox_roi_extractor']['featmap_strides'] = [8, 16]
+    with pytest.raises(ValueError, match=r'the student has 1 feature '
+                       r'level\(s\) \(strides \[16.0\]\) and the teacher 2 '
+                       r'\(strides \[8.0, 16.0\]\); set model.mimic_levels'):
         build(cfg)
 
 

@@ -90,3 +90,23 @@ def test_dry_forward_leaves_rng_bn_statistics_and_modes_alone(tiny_teacher_ckpt)
     assert {name: m.training for name, m in model.named_modules()} == modes
     for key, value in model.state_dict().items():    # BN running statistics
         assert torch.equal(value, state[key]), key
+
+
+@pytest.mark.parametrize('who', ['student', 'teacher'])
+def test_maps_whose_stride_the_config_misstates(who):
+    """backbone.out_indices changed, anchors not: the measured stride (8)
+    disagrees with the stated one (16) before anything trains."""
+    cfg = distiller_cfg()
+    model = cfg if who == 'student' else cfg['teacher_config']['model']
+    model['backbone']['out_indices'] = (1, )
+    with pytest.raises(ValueError, match=(
+            rf'the {who} config says rpn_head.anchor_generator.strides='
+            r'\[16\], but its network gives 1 level\(s\) of height \[16\] on '
+            r'a 128x128 input, strides \[8\]: set rpn_head.anchor_generator.'
+            r'strides=\[8\] .*out_indices')):
+        build(cfg)
+    model['rpn_head']['anchor_generator']['strides'] = [8]
+    with pytest.raises(ValueError, match=(
+            rf'the {who} config says roi_head.bbox_roi_extractor.'
+            r'featmap_strides=\[16\], but .* strides \[8\]')):
+        build(cfg)
