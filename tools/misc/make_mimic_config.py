@@ -21,7 +21,6 @@ import pprint
 import sys
 import warnings
 
-import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
