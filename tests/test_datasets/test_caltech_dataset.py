@@ -1,4 +1,6 @@
 """CaltechPedestrianDataset on converter output: ignore flags, empty images."""
+import json
+import os.path as osp
 import subprocess
 import sys
 
@@ -58,3 +60,19 @@ def test_pipeline_delivers_ignored_instances(converted):
     sample = ds[0]['data_samples']
     assert len(sample.gt_instances) == 1
     assert len(sample.ignored_instances) == 4
+
+
+def test_repeated_image_ids_are_refused(converted, tmp_path):
+    """COCO's index keeps one image per id silently; the dataset names the
+    file, the id and the images instead."""
+    with open(osp.join(converted, 'annotations', 'test.json')) as f:
+        coco = json.load(f)
+    coco['images'][1]['id'] = coco['images'][0]['id']
+    (tmp_path / 'annotations').mkdir()
+    (tmp_path / 'annotations' / 'test.json').write_text(json.dumps(coco))
+    names = [im['file_name'] for im in coco['images']]
+    with pytest.raises(ValueError, match=(
+            r'test.json: 1 image id\(s\) used by more than one image, e.g. id '
+            rf"{coco['images'][0]['id']} by \['{names[0]}', '{names[1]}'\]; "
+            'every image needs its own id')):
+        dataset(str(tmp_path))

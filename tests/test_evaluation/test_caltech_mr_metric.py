@@ -115,6 +115,15 @@ def test_annotation_file_not_in_our_format(tmp_path, content):
         CaltechMRMetric(str(path))
 
 
+def test_annotation_file_with_a_repeated_image_id(tmp_path):
+    images = [dict(id=0, file_name='a.jpg', width=64, height=48),
+              dict(id=0, file_name='b.jpg', width=64, height=48)]
+    ann = write_ann(tmp_path / 't.json', images, [])
+    with pytest.raises(ValueError, match=r"1 image id\(s\) used by more than "
+                       r"one image, e.g. id 0 by \['a.jpg', 'b.jpg'\]"):
+        CaltechMRMetric(ann)
+
+
 def test_degenerate_predictions_dropped_nan_refused(tmp_path):
     images = [dict(id=0, file_name='a.jpg', width=640, height=480)]
     objects = [dict(image_id=0, bbox=[100, 100, 41, 100], height=100,

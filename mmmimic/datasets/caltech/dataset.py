@@ -1,11 +1,50 @@
 import os.path as osp
-from typing import List, Optional
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
 
 from mmdet.datasets import CocoDataset
+from mmdet.datasets.api_wrappers import COCO
 
 from mmmimic.registry import DATASETS
 
 from .convert import PositiveRule, visibility_ratio
+
+
+def repeated_image_ids(images: Sequence[dict]) -> Dict[object, List[str]]:
+    """``{id: file names}`` of every id that more than one entry of a COCO
+    file's ``images`` has (COCO's index would keep the last silently)."""
+    names = defaultdict(list)
+    for image in images:
+        names[image.get('id')].append(str(image.get('file_name')))
+    return {i: n for i, n in names.items() if len(n) > 1}
+
+
+def repeated_ids_message(ann_file: str, repeated: Dict[object, List[str]]
+                         ) -> str:
+    first = next(iter(repeated))
+    return (f'{ann_file}: {len(repeated)} image id(s) used by more than one '
+            f'image, e.g. id {first!r} by {repeated[first][:3]}; every image '
+            'needs its own id (write the file again with '
+            'tools/dataset_converters/caltech.py)')
+
+
+class RepeatedImageIds(ValueError):
+    """Raised by :class:`UniqueIdCOCO` with the repeated ids."""
+
+    def __init__(self, repeated: Dict[object, List[str]]) -> None:
+        super().__init__(repeated)
+        self.repeated = repeated
+
+
+class UniqueIdCOCO(COCO):
+    """mmdet's COCO API, refusing a file whose images share an id before it
+    indexes them (the index keeps one image per id, silently)."""
+
+    def createIndex(self) -> None:  # noqa: N802 (pycocotools' name)
+        repeated = repeated_image_ids(self.dataset.get('images', []))
+        if repeated:
+            raise RepeatedImageIds(repeated)
+        super().createIndex()
 
 
 @DATASETS.register_module()
@@ -27,6 +66,7 @@ class CaltechPedestrianDataset(CocoDataset):
         **kwargs: :class:`mmdet.datasets.CocoDataset` arguments.
     """
     METAINFO = dict(classes=('person', ), palette=[(220, 20, 60)])
+    COCOAPI = UniqueIdCOCO
 
     def __init__(self, *args, positive_rule: Optional[dict] = None,
                  filter_cfg: Optional[dict] = None, **kwargs) -> None:
@@ -45,6 +85,18 @@ class CaltechPedestrianDataset(CocoDataset):
         if filter_cfg is None:
             filter_cfg = dict(filter_empty_gt=False)
         super().__init__(*args, filter_cfg=filter_cfg, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """CocoDataset's list, after checking that image ids are unique.
+
+        Raises:
+            ValueError: two images of ``ann_file`` share an id.
+        """
+        try:
+            return super().load_data_list()
+        except RepeatedImageIds as error:
+            raise ValueError(repeated_ids_message(
+                self.ann_file, error.repeated)) from None
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         """One image: path, size and instances with ``ignore_flag``.

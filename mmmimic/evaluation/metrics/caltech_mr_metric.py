@@ -9,6 +9,10 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from mmmimic.datasets.caltech.dataset import (
+    repeated_ids_message,
+    repeated_image_ids,
+)
 from mmmimic.evaluation.functional import (
     SETUPS,
     CaltechSetup,
@@ -248,6 +252,9 @@ def load_caltech_annotations(ann_file: str) -> Tuple[Dict, Dict[int, List]]:
     try:
         with open(ann_file, encoding='utf-8') as f:
             coco = json.load(f)
+        repeated = repeated_image_ids(coco['images'])
+        if repeated:
+            raise ValueError(repeated_ids_message(ann_file, repeated))
         images = {im['id']: im for im in coco['images']
                   if im['width'] > 0 and im['height'] > 0}
         if len(images) != len(coco['images']):
