@@ -125,6 +125,12 @@ def test_resume_and_load_from_go_through_the_safe_loader(tiny_coco,
             [f'load_from={other}'], tmp_path,
             r"CheckpointMismatchError: load_from='.*other.pth' is a "
             'checkpoint of another model')
+    # a training checkpoint cut short (a copy interrupted, a full disk)
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(other.read_bytes()[:-200])
+    refused(['--work-dir', work, TINY_CONFIG, '--resume', str(cut)] + options,
+            tmp_path, r"DamagedCheckpointError: --resume='.*cut.pth': not a "
+            'readable checkpoint')
 
 
 @pytest.mark.parametrize('args, message', [
