@@ -11,6 +11,7 @@ from mmmimic.utils.atomic import (
     atomic_path,
     check_destination,
 )
+from mmmimic.utils.config_file import read_config
 
 from .onnx_graph import OnnxTwoStageGraph, UnsupportedForOnnx, onnx_ops
 
@@ -98,7 +99,6 @@ def export_onnx(config: str, checkpoint: str, out: str,
         OnnxExportError: destination, opset or shape refused.
         UnsupportedForOnnx: a part of the detector has no ONNX form here.
     """
-    from mmengine.config import Config
 
     from mmmimic.models.distillers.student_export import deployed_model
     try:
@@ -110,7 +110,7 @@ def export_onnx(config: str, checkpoint: str, out: str,
         raise OnnxExportError(
             f'--opset {opset}: RoiAlign as mmcv computes it (aligned) needs '
             f'opset >= {MIN_OPSET}; opsets {MIN_OPSET}-20 are supported')
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     if shape is None:

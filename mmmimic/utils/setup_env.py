@@ -153,10 +153,13 @@ def run_config(args):
     import os
     import os.path as osp
 
-    from mmengine.config import Config
+    from .config_file import ConfigFileError, read_config
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = read_config(args.config)
+    except ConfigFileError as err:
+        raise SystemExit(str(err)) from None
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         check_option_types(cfg, args.cfg_options)

@@ -152,3 +152,18 @@ def test_option_and_work_dir_mistakes_are_one_line(tmp_path, args, message):
         assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
         assert re.search(message, proc.stderr.strip().splitlines()[-1]), \
             proc.stderr[-1000:]
+
+
+def test_a_config_that_cannot_be_read_is_one_line(tmp_path):
+    (tmp_path / 'broken.py').write_text('model = dict(type=\n')
+    for config, message in (('missing.py', 'CONFIG missing.py: no such file'),
+                            ('broken.py', 'CONFIG broken.py: Python syntax '
+                             'error in broken.py, line 1')):
+        for tool in (TRAIN, TEST):
+            extra = [] if tool == TRAIN else ['missing.pth']
+            proc = subprocess.run([sys.executable, tool, config] + extra,
+                                  cwd=str(tmp_path), capture_output=True,
+                                  text=True)
+            assert proc.returncode != 0
+            assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+            assert proc.stderr.strip().splitlines()[-1].startswith(message)

@@ -15,12 +15,13 @@ import argparse
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.dataset import Compose
 from mmengine.structures import InstanceData
 
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
+from mmmimic.utils.config_file import ConfigFileError, read_config
 from mmmimic.visualization import save_figure
 
 
@@ -103,7 +104,10 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     from mmdet.apis import init_detector
     from mmdet.utils import get_test_pipeline_cfg
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = read_config(args.config)
+    except ConfigFileError as err:
+        raise SystemExit(str(err)) from None
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if 'teacher_config' not in cfg.model:

@@ -42,6 +42,7 @@ from mmmimic.deployment import (  # noqa: E402
 from mmmimic.deployment.onnx_export import DEFAULT_OPSET  # noqa: E402
 from mmmimic.models.distillers.student_export import ExportError  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
+from mmmimic.utils.config_file import ConfigFileError  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -74,7 +75,7 @@ def main() -> None:
                              overwrite=args.overwrite,
                              cfg_options=args.cfg_options)
     except (OnnxExportError, UnsupportedForOnnx, ExportError,
-            FileNotFoundError) as err:
+            ConfigFileError, FileNotFoundError) as err:
         raise SystemExit(f'export_onnx: {err}') from None
     height, width = result['shape']
     print(f'{result["out"]}: input image (1, 3, {height}, {width}), opset '

@@ -5,10 +5,11 @@
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import mmmimic  # noqa: F401
 from mmmimic.utils import atomic_path
+from mmmimic.utils.config_file import ConfigFileError, read_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -23,7 +24,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = read_config(args.config)
+    except ConfigFileError as err:
+        raise SystemExit(str(err)) from None
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     print(f'Config:\n{cfg.pretty_text}')

@@ -21,6 +21,7 @@ from mmmimic.models.distillers.student_export import (
     ExportError,
     export_student,
 )
+from mmmimic.utils.config_file import ConfigFileError
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,7 +46,7 @@ def main() -> None:
         cfg_path, ckpt_path = export_student(
             args.config, args.checkpoint, args.out_dir, name=args.name,
             cfg_options=args.cfg_options, overwrite=args.overwrite)
-    except (FileExistsError, ExportError) as e:
+    except (FileExistsError, ExportError, ConfigFileError) as e:
         raise SystemExit(f'extract_student: {e}') from None
     print(f'student config: {cfg_path}\nstudent checkpoint: {ckpt_path}')
 

@@ -16,6 +16,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
 from mmmimic.utils.atomic import atomic_path, file_sha256
+from mmmimic.utils.config_file import read_config
 from mmmimic.utils.model_checkpoint import check_checkpoint_matches
 from mmmimic.utils.safe_load import (
     CheckpointMismatchError,
@@ -278,7 +279,7 @@ def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
         CheckpointMismatchError: the weights do not fit the model.
     """
     from mmmimic.registry import MODELS
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     distiller = distiller_class(cfg.model) if 'model' in cfg else None

@@ -1,0 +1,37 @@
+"""read_config: every way a named config cannot be read is one
+ConfigFileError naming the argument, the file and what to do."""
+import pytest
+
+from mmmimic.utils.config_file import ConfigFileError, read_config
+
+
+def test_a_good_config_is_read(tmp_path):
+    base = tmp_path / 'base.py'
+    base.write_text('a = 1\nmodel = dict(type="X")\n')
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = './base.py'\na = 2\n")
+    cfg = read_config(str(child))
+    assert cfg.a == 2 and cfg.model.type == 'X'
+
+
+@pytest.mark.parametrize('name, text, message', [
+    ('missing.py', None, r'CONFIG .*missing.py: no such file; give a config '
+     r'file'),
+    ('folder', 'DIR', r'CONFIG .*folder: is a folder'),
+    ('weights.pth', 'x', r'CONFIG .*weights.pth: not a config file \(MMEngine '
+     r'reads .py, .json, .yaml, .yml\); is the order of the arguments right'),
+    ('broken.py', 'model = dict(type=\n', r'CONFIG .*broken.py: Python syntax '
+     r'error in .*broken.py, line 1'),
+    ('orphan.py', "_base_ = './gone.py'\n", r'CONFIG .*orphan.py: a file it '
+     r'inherits is missing \(.*gone.py\); check its _base_ paths'),
+    ('raises.py', 'x = undefined_name\n', r'CONFIG .*raises.py: cannot be '
+     r'read \(.*undefined_name'),
+])
+def test_unreadable_configs(tmp_path, name, text, message):
+    path = tmp_path / name
+    if text == 'DIR':
+        path.mkdir()
+    elif text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigFileError, match=message):
+        read_config(str(path))
