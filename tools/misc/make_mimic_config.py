@@ -78,6 +78,17 @@ def describe(detector, input_scale: float, role: str) -> list:
     return [(c, image_stride(s, input_scale)) for c, s in levels]
 
 
+def scoped_type(cfg: Config) -> str:
+    """The config's ``model.type`` with its registry scope, e.g.
+    ``'mmdet.CascadeRCNN'`` (the form ``model.student_type`` takes)."""
+    kind = cfg.model.type
+    if not isinstance(kind, str):
+        kind = kind.__name__
+    if '.' in kind:
+        return kind
+    return f"{cfg.get('default_scope', 'mmdet')}.{kind}"
+
+
 def adapter_for(student: list, teacher: list):
     """A MimicAdapter config matching ``student`` levels to ``teacher``'s, or None
     when they already agree. Raises ValueError when no adapter can."""
@@ -156,6 +167,8 @@ def main() -> None:
                            osp.dirname(osp.abspath(args.out)))
     model = dict(
         type='mmmimic.FeatureMimicDistiller',
+        # the student trains as its own class, and the export writes it
+        student_type=scoped_type(student_cfg),
         teacher_config=args.teacher if '::' in args.teacher
         else osp.abspath(args.teacher),
         teacher_ckpt=args.teacher_ckpt,

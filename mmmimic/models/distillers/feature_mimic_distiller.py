@@ -4,7 +4,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
-from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.logging import print_log
@@ -16,14 +15,15 @@ from ..data_preprocessors.scaled_det_data_preprocessor import (
     rescale_boxes,
     scale_batch,
 )
-from ..losses.mimic_step import BaseMimicLoss, MimicStep
+from ..losses.mimic_step import BaseMimicLoss
 from .levels import align_maps, feature_strides, match_levels, probe_levels
 from .mimic_checks import (
     check_adapter_channels,
-    check_student_type,
     check_weights,
     parse_mimic_levels,
+    student_detector_class,
 )
+from .mimic_tap import MimicTap
 from .teacher import (
     TeacherConfig,
     build_teacher,
@@ -40,17 +40,37 @@ def build_in_mmmimic(registry, cfg: dict) -> Any:
     return registry.build(cfg)
 
 
+_MIMIC_CLASSES: Dict[Tuple[type, type], type] = {}
+
+
+def mimic_class(distiller: type, student: type) -> type:
+    """``distiller`` joined with the ``student`` detector class (cached):
+    ``distiller`` itself when it already derives from ``student``."""
+    if issubclass(distiller, student):
+        return distiller
+    key = (distiller, student)
+    if key not in _MIMIC_CLASSES:
+        name = f'{distiller.__name__}[{student.__name__}]'
+        _MIMIC_CLASSES[key] = type(name, (distiller, student), dict(
+            student_class=student, __module__=distiller.__module__,
+            __qualname__=name, __doc__=distiller.__doc__))
+    return _MIMIC_CLASSES[key]
+
+
 @MODELS.register_module()
 class FeatureMimicDistiller(TwoStageDetector):
     """A two-stage student that mimics a frozen teacher's features in regions.
 
     Li, Jin & Yan, *Mimicking Very Efficient Network for Object Detection*,
     CVPR 2017. The detector's own ``backbone``/``neck``/``rpn_head``/
-    ``roi_head`` are the student; at test time this model *is* the student
-    (``predict``/``_forward`` are the student's). One training step
-    (:meth:`loss`) follows the paper's data flow through public steps:
-    :meth:`teacher_features` -> :meth:`student_view` -> student features ->
-    :meth:`rpn_step` -> :meth:`mimic_regions` -> the mimic terms
+    ``roi_head`` are the student, built and trained by the student's own
+    class (``student_type``: the distiller is made a subclass of it, so its
+    ``loss`` and ``predict`` run untouched); at test time this model *is*
+    the student. One training step (:meth:`loss`) follows the paper's data
+    flow through public steps: :meth:`teacher_features` ->
+    :meth:`student_view` -> the student's own ``loss``, tapped
+    (:class:`MimicTap`) where its RoI head receives the feature maps and the
+    RPN's proposals -> :meth:`mimic_regions` -> the mimic terms
     (:class:`~mmmimic.models.losses.BaseMimicLoss`: feature, stage-2, logit)
     -> the student's RoI head.
 
@@ -88,13 +108,28 @@ class FeatureMimicDistiller(TwoStageDetector):
         logit_mimic (dict, optional): Arguments of the logit-mimic baseline
             (:class:`LogitMimicLoss`) on the RPN outputs.
         student_type (str, optional): The student's own detector class, a
-            :class:`TwoStageDetector` (e.g. ``'mmdet.FasterRCNN'``), which the
-            export writes; None: ``TwoStageDetector``.
+            :class:`TwoStageDetector` (e.g. ``'mmdet.CascadeRCNN'``): the
+            student is built and trained as that class, and the export writes
+            it; None: ``TwoStageDetector``. Keys of the config that neither
+            the distiller nor ``TwoStageDetector`` takes go to that class.
     """
     #: attributes (and state-dict prefixes) that only training uses; the
     #: export drops them and keeps the rest, the student
     TRAINING_ONLY = ('teacher', 'mimic_adapter', 'mimic_loss', 'mimic_sampler',
                      'stage2_mimic', 'logit_mimic')
+
+    #: the student's own detector class (``student_type``); set on the
+    #: classes :meth:`__new__` makes
+    student_class: type = TwoStageDetector
+
+    def __new__(cls, *args, student_type: Optional[str] = None, **kwargs):
+        """An instance of ``cls`` joined with the student's own class: a
+        subclass ``FeatureMimicDistiller[FasterRCNN]`` whose MRO runs the
+        distiller's steps first, then ``model.student_type``'s (its
+        ``__init__``, ``loss``, ``predict``), so that the student trains as
+        the class the user configured."""
+        student = student_detector_class(student_type)
+        return super().__new__(mimic_class(cls, student))
 
     def __init__(self,
                  backbone: ConfigType,
@@ -122,18 +157,25 @@ class FeatureMimicDistiller(TwoStageDetector):
                     f'model.{key} moved to a hook: remove it from the model '
                     "and add custom_hooks=[dict(type='MimicScheduleHook', "
                     'warmup_iters=..., fade_iters=(begin, end))]')
-        if kwargs:
-            raise TypeError(f'FeatureMimicDistiller got unknown key(s) '
-                            f'{sorted(kwargs)}')
+        student = self.student_class
+        accepted = inspect.signature(student.__init__).parameters
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown and not any(p.kind is inspect.Parameter.VAR_KEYWORD
+                               for p in accepted.values()):
+            raise TypeError(
+                f'FeatureMimicDistiller got unknown key(s) {unknown}: neither '
+                f'the distiller nor the student class {student.__name__} '
+                '(model.student_type) takes them')
+        # the student's own class builds the student (MRO: the next class)
         super().__init__(
             backbone=backbone, neck=neck, rpn_head=rpn_head,
             roi_head=roi_head, train_cfg=train_cfg, test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg, **kwargs)
         if not student_input_scale > 0:
             raise ValueError(
                 f'student_input_scale={student_input_scale}: must be > 0')
         self.student_input_scale = float(student_input_scale)
-        self.student_type = check_student_type(student_type)
+        self.student_type = student_type
         #: factor of every mimic loss; set by MimicScheduleHook, 0 = off
         self.mimic_weight = 1.0
         self.mimic_sampler = build_in_mmmimic(TASK_UTILS, mimic_sampler)
@@ -276,28 +318,6 @@ class FeatureMimicDistiller(TwoStageDetector):
         teacher = [teacher_x[t] for _, t in self.mimic_levels]
         return align_maps(self.mimic_levels, self.adapted_student(x), teacher)
 
-    def rpn_step(self, x: Tuple[Tensor], samples: SampleList
-                 ) -> Tuple[Dict[str, Tensor], InstanceList, tuple]:
-        """The student's RPN losses (``loss_rpn_*``), proposals and raw
-        outputs (``cls_scores``, ``bbox_preds``: lists of (B, A * c, H, W)),
-        computed as :meth:`BaseDenseHead.loss_and_predict` does inside
-        :meth:`TwoStageDetector.loss`; the raw outputs serve the logit
-        mimic."""
-        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
-        rpn_samples = copy.deepcopy(samples)
-        for sample in rpn_samples:   # the RPN is class-agnostic
-            sample.gt_instances.labels = torch.zeros_like(
-                sample.gt_instances.labels)
-        gt_instances, gt_ignore, img_metas = unpack_gt_instances(rpn_samples)
-        outs = self.rpn_head(x)
-        rpn_losses = self.rpn_head.loss_by_feat(*outs, gt_instances, img_metas,
-                                                gt_ignore)
-        proposals = self.rpn_head.predict_by_feat(
-            *outs, batch_img_metas=img_metas, cfg=proposal_cfg)
-        losses = {f'rpn_{k}' if 'loss' in k and 'rpn' not in k else k: v
-                  for k, v in rpn_losses.items()}
-        return losses, proposals, outs
-
     def mimic_regions(self, proposals: InstanceList, samples: SampleList,
                       scale: Tuple[float, float]
                       ) -> Tuple[Tensor, Tensor, Tensor]:
@@ -331,21 +351,11 @@ class FeatureMimicDistiller(TwoStageDetector):
         teacher_x = self.teacher_features(batch_inputs) if weight > 0 else None
         inputs, samples, scale = self.student_view(batch_inputs,
                                                    batch_data_samples)
-        x = self.extract_feat(inputs)
-        losses, proposals, rpn_outs = self.rpn_step(x, samples)
-        step = MimicStep(self, self.teacher, x, teacher_x, rpn_outs)
-        if teacher_x is None:
-            for term in self.mimic_terms:
-                losses.update(term.zero_losses(step))
-        else:
-            # before the RoI head, which renames the proposals' `bboxes`
-            step.student_rois, step.teacher_rois, step.positives = \
-                self.mimic_regions(proposals, samples, scale)
-            for term in self.mimic_terms:
-                losses.update({k: weight * v
-                               for k, v in term.step_loss(step).items()})
-        losses.update(self.roi_head.loss(x, proposals, samples))
-        return losses
+        # the student's own step (its class's loss), the mimic tapping it
+        tap = MimicTap(self, teacher_x, len(samples), scale, weight)
+        with tap.attached():
+            losses = super().loss(inputs, samples)
+        return tap.merge(losses)
 
     # -- test ---------------------------------------------------------------------
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,

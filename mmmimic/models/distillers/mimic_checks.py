@@ -92,25 +92,27 @@ def check_adapter_channels(student: nn.Module, adapter: Optional[nn.Module],
             f'{list(chosen)}: set in_channels={found}')
 
 
-def check_student_type(student_type: Optional[str]) -> Optional[str]:
-    """``model.student_type`` names a registered two-stage detector class.
+def student_detector_class(student_type: Optional[str]) -> type:
+    """The class ``model.student_type`` names (a registered two-stage
+    detector class), ``TwoStageDetector`` for None.
 
     Raises:
         ValueError: an unknown name or a class that is not a
             ``TwoStageDetector``.
     """
-    if student_type is None:
-        return None
     from mmdet.models.detectors import TwoStageDetector
     from mmengine.registry import DefaultScope
 
     from mmmimic.registry import MODELS
+    if student_type is None:
+        return TwoStageDetector
     with DefaultScope.overwrite_default_scope('mmmimic'):
         cls = MODELS.get(student_type) if isinstance(student_type, str) \
             else None
     if not (isinstance(cls, type) and issubclass(cls, TwoStageDetector)):
         raise ValueError(
             f'model.student_type={student_type!r}: name the student\'s own '
-            "two-stage detector class, e.g. 'mmdet.FasterRCNN' (it is what "
-            'the export writes), or leave it out for TwoStageDetector')
-    return student_type
+            "two-stage detector class, e.g. 'mmdet.FasterRCNN' (the student "
+            'trains as that class, and the export writes it), or leave it out '
+            'for TwoStageDetector')
+    return cls

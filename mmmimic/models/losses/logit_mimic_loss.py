@@ -1,6 +1,7 @@
 from typing import Dict, Sequence
 
 import torch
+import torch.nn as nn
 from torch import Tensor
 
 from mmmimic.registry import MODELS
@@ -63,6 +64,19 @@ class LogitMimicLoss(BaseMimicLoss):
             losses[f'loss_mimic_logit_{name}'] = \
                 getattr(self, f'{name}_weight') * loss
         return losses
+
+    def check(self, student: nn.Module, teacher: nn.Module) -> None:
+        """Both RPNs must compute their outputs in one ``forward`` (a
+        cascade RPN has none: its stages refine anchors in its loss)."""
+        for role, detector in (('student', student), ('teacher', teacher)):
+            head = getattr(detector, 'rpn_head', None)
+            if head is None or type(head).forward is nn.Module.forward:
+                raise ValueError(
+                    f'logit_mimic: the {role}\'s RPN '
+                    f'{type(head).__name__} has no forward giving per-level '
+                    '(cls_scores, bbox_preds), which logit mimic compares; '
+                    'remove model.logit_mimic (feature mimic, mimic_loss, '
+                    'works with any RPN)')
 
     def step_loss(self, step: MimicStep) -> dict:
         """The student's RPN outputs of this step against the teacher's RPN

@@ -34,16 +34,19 @@ def test_every_term_gives_its_names_on_and_off():
     assert [type(t) for t in model.mimic_terms] == [
         RoIMimicLoss, Stage2MimicLoss, LogitMimicLoss]
     inputs, samples = batch(model)
-    teacher_x = model.teacher_features(inputs)
-    views, samples, scale = model.student_view(inputs, samples)
-    x = model.extract_feat(views)
-    _, proposals, rpn_outs = model.rpn_step(x, samples)
-    step = MimicStep(model, model.teacher, x, teacher_x, rpn_outs,
-                     *model.mimic_regions(proposals, samples, scale))
+    # the steps the distiller's tap hands the terms, recorded
+    steps = []
+    for term in model.mimic_terms:
+        term.step_loss = (lambda f: lambda step: steps.append(step) or f(step)
+                          )(term.step_loss)
+    model.loss(inputs, samples)
+    step = steps[0]
+    assert all(s is step for s in steps)
+    assert step.rpn_outs is not None and step.student_rois.shape[1] == 5
     for term in model.mimic_terms:
         assert isinstance(term, BaseMimicLoss)
         on = term.step_loss(step)
-        off = term.zero_losses(MimicStep(model, model.teacher, x))
+        off = term.zero_losses(MimicStep(model, model.teacher, step.x))
         assert tuple(on) == tuple(off) == term.loss_names
         assert all(torch.isfinite(v) and v.dim() == 0 for v in on.values())
         assert all(v.item() == 0 for v in off.values())
@@ -53,6 +56,7 @@ def test_every_term_gives_its_names_on_and_off():
 
 def test_stage2_mimic_on_tensors():
     term = Stage2MimicLoss(cls_weight=2.0, reg_weight=3.0, cls_loss='l2')
+    torch.manual_seed(0)
     cls = torch.randn(5, 3)
     reg = torch.randn(5, 4)
     positives = torch.tensor([True, False, True, False, False])
@@ -69,7 +73,7 @@ def test_stage2_mimic_on_tensors():
     kl = Stage2MimicLoss(temperature=2.0)(
         dict(cls_score=cls, bbox_pred=reg), dict(cls_score=cls, bbox_pred=reg),
         positives)
-    assert kl['loss_mimic_s2_cls'].item() == pytest.approx(0, abs=1e-7)
+    assert kl['loss_mimic_s2_cls'].item() == pytest.approx(0, abs=1e-6)
     with pytest.raises(ValueError, match='need the same num_classes'):
         term(dict(cls_score=cls, bbox_pred=reg),
              dict(cls_score=cls[:, :2], bbox_pred=reg), positives)
