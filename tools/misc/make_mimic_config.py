@@ -27,6 +27,7 @@ from mmengine.registry import DefaultScope
 import mmmimic  # noqa: F401
 from mmmimic.models.distillers import image_stride, match_levels
 from mmmimic.models.distillers.levels import probe_levels
+from mmmimic.models.distillers.mimic_checks import check_student_proposals
 from mmmimic.models.distillers.teacher import load_teacher_config
 from mmmimic.registry import MODELS
 from mmmimic.utils import atomic_path, register_all_modules
@@ -69,6 +70,8 @@ def describe(detector, input_scale: float, role: str) -> list:
             f'{type(detector).__name__} is not a two-stage detector (no '
             'rpn_head/roi_head): feature mimic needs the student\'s RPN '
             'proposals')
+    if role == 'student':
+        check_student_proposals(detector)
     levels = probe_levels(detector, role)
     if levels is None:
         raise ValueError(

@@ -19,6 +19,7 @@ from ..losses.mimic_step import BaseMimicLoss
 from .levels import align_maps, feature_strides, match_levels, probe_levels
 from .mimic_checks import (
     check_adapter_channels,
+    check_student_proposals,
     check_weights,
     parse_mimic_levels,
     student_detector_class,
@@ -38,6 +39,15 @@ def build_in_mmmimic(registry, cfg: dict) -> Any:
     cfg = copy.deepcopy(cfg)
     cfg.setdefault('_scope_', SCOPE)
     return registry.build(cfg)
+
+
+def level_strides(detector, levels: Optional[List[Tuple[int, float]]]
+                  ) -> List[float]:
+    """The strides of ``levels`` (measured), else the ones the config
+    states (when the dry forward could not run)."""
+    if levels is not None:
+        return [s for _, s in levels]
+    return feature_strides(detector)
 
 
 _MIMIC_CLASSES: Dict[Tuple[type, type], type] = {}
@@ -199,6 +209,7 @@ class FeatureMimicDistiller(TwoStageDetector):
                        ('mimic_loss', 'stage2_mimic', 'logit_mimic')
                        if getattr(self, key) is not None})
         mimic_levels = parse_mimic_levels(mimic_levels)
+        check_student_proposals(self)
         # strides measured on a dry input and checked against the configs'
         student_levels = probe_levels(self, 'student')
         check_adapter_channels(self, self.mimic_adapter, mimic_levels,
@@ -209,7 +220,7 @@ class FeatureMimicDistiller(TwoStageDetector):
         teacher.eval()
         # a plain attribute, so that nn.Module does not register it
         object.__setattr__(self, 'teacher', teacher)
-        probe_levels(teacher, 'teacher')
+        teacher_levels = probe_levels(teacher, 'teacher')
         self.teacher_ckpt = teacher_ckpt
         # its weights come with the first training use (load_teacher_weights):
         # testing and inference need no teacher checkpoint
@@ -220,7 +231,8 @@ class FeatureMimicDistiller(TwoStageDetector):
                   f'frozen; its weights are read from {teacher_ckpt} when '
                   'training starts', logger='current')
         self.mimic_levels, self.mimic_strides = match_levels(
-            feature_strides(self), feature_strides(teacher), mimic_levels,
+            level_strides(self, student_levels),
+            level_strides(teacher, teacher_levels), mimic_levels,
             self.student_input_scale,
             getattr(self.mimic_adapter, 'scale_factor', 1))
         for term in self.mimic_terms:

@@ -63,9 +63,10 @@ def probe_levels(detector: nn.Module, role: str = 'student'
             and the strides to set.
     """
     declared = declared_strides(detector)
-    if not declared:
-        feature_strides(detector)   # raises with its message
-    size = max(64, 8 * int(max(max(s) for _, s in declared)))
+    # with no stated stride (learned proposals, a cascade of extractors)
+    # the strides are the measured ones alone
+    size = max(64, 8 * int(max(max(s) for _, s in declared))) if declared \
+        else 512
     param = next(detector.parameters())
     modes = [(m, m.training) for m in detector.modules()]
     devices = [param.device] if param.device.type == 'cuda' else []
@@ -98,7 +99,13 @@ def probe_levels(detector: nn.Module, role: str = 'student'
                 f'on a {size}x{size} input, strides {_listed(measured)}: set '
                 f'{key}={_listed(shown)} (did backbone.out_indices or the '
                 'neck change?)')
-    return [(f.shape[1], s) for f, s in zip(feats, declared[0][1])]
+    if not declared:
+        return [(f.shape[1], float(s)) for f, s in zip(feats, measured)]
+    # the RoI extractor may state fewer levels than there are: the measured
+    # stride of the rest (e.g. an FPN's extra RPN level)
+    stated = declared[0][1] + [float(s) for s in
+                               measured[len(declared[0][1]):]]
+    return [(f.shape[1], s) for f, s in zip(feats, stated)]
 
 
 def _listed(values: Sequence[float]) -> str:

@@ -116,3 +116,23 @@ def student_detector_class(student_type: Optional[str]) -> type:
             'trains as that class, and the export writes it), or leave it out '
             'for TwoStageDetector')
     return cls
+
+
+def check_student_proposals(student: nn.Module) -> None:
+    """The student's RPN proposes regions from the image, which the mimic
+    samples from (by score, and by overlap with the ground truth).
+
+    Raises:
+        ValueError: learned proposals (Sparse R-CNN, QueryInst: an
+            ``EmbeddingRPNHead``), naming why and what to use instead.
+    """
+    from mmdet.models.dense_heads import EmbeddingRPNHead
+    head = getattr(student, 'rpn_head', None)
+    if isinstance(head, EmbeddingRPNHead):
+        name = getattr(student, 'student_class', type(student)).__name__
+        raise ValueError(
+            f'{name} cannot be the mimic student: its proposals are learned '
+            f'boxes ({type(head).__name__}), the same for every image, not '
+            'regions proposed from the image, which feature mimic samples by '
+            'score and by overlap with the ground truth. Use a detector with '
+            'an RPN (Faster, Mask, Cascade R-CNN...) as the student')
