@@ -2,7 +2,7 @@
 config each is tried with, the ResNet-18 student's changes, what the data
 must hold, and the outcome expected (``works`` or the refusal's text).
 
-docs/compatibility.md is checked against this table
+docs/en/compatibility.md is checked against this table
 (``test_families.py::test_the_docs_table_is_this_table``)."""
 from typing import NamedTuple, Optional
 

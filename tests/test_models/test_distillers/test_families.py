@@ -27,7 +27,7 @@ from ...conftest import REPO_ROOT
 from .families import FAMILIES, Family
 
 register_all_modules()
-DOCS_TABLE = osp.join(REPO_ROOT, 'docs', 'compatibility.md')
+DOCS_TABLE = osp.join(REPO_ROOT, 'docs', 'en', 'compatibility.md')
 
 
 def make_mimic_config_main():
