@@ -14,6 +14,18 @@ SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')
 TINY_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_faster-rcnn_coco.py')
 
 
+def tool_module(*parts: str):
+    """A script under tools/ imported as a module (its functions, its main),
+    e.g. ``tool_module('misc', 'make_mimic_config.py')``."""
+    import importlib.util
+    path = osp.join(REPO_ROOT, 'tools', *parts)
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(parts[-1])[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_tiny_coco(root: str, num_train: int = 4, num_val: int = 2,
                     size=(128, 96), seed: int = 0) -> str:
     """Write images with bright upright rectangles ("pedestrians") on noise.

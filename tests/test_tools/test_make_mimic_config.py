@@ -1,21 +1,13 @@
 """make_mimic_config's adapter choice and its advice when none fits (no
 model is built: seconds)."""
-import importlib.util
-import os.path as osp
-
 import pytest
 
-from ..conftest import REPO_ROOT
+from ..conftest import tool_module
 
 
 @pytest.fixture(scope='module')
 def adapter_for():
-    spec = importlib.util.spec_from_file_location(
-        'make_mimic_config',
-        osp.join(REPO_ROOT, 'tools', 'misc', 'make_mimic_config.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.adapter_for
+    return tool_module('misc', 'make_mimic_config.py').adapter_for
 
 
 def test_adapters_that_fit(adapter_for):

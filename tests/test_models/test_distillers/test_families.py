@@ -3,7 +3,6 @@ its teacher the family's own ResNet-50 config (MMDetection's file, no
 pretrained weights): make_mimic_config, two training steps, extract_student,
 and the exported student predicting exactly as the distiller; or the
 refusal, one line, before anything trains."""
-import importlib.util
 import os.path as osp
 import pprint
 import re
@@ -23,7 +22,7 @@ from mmmimic.models.distillers.student_export import export_student
 from mmmimic.registry import MODELS
 from mmmimic.utils import register_all_modules, safe_load_checkpoint
 
-from ...conftest import REPO_ROOT
+from ...conftest import REPO_ROOT, tool_module
 from .families import FAMILIES, Family
 
 register_all_modules()
@@ -31,12 +30,7 @@ DOCS_TABLE = osp.join(REPO_ROOT, 'docs', 'en', 'compatibility.md')
 
 
 def make_mimic_config_main():
-    spec = importlib.util.spec_from_file_location(
-        'make_mimic_config',
-        osp.join(REPO_ROOT, 'tools', 'misc', 'make_mimic_config.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return tool_module('misc', 'make_mimic_config.py').main
 
 
 def write_config(path, base: str, model: dict) -> str:
