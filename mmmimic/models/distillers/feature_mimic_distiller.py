@@ -16,15 +16,15 @@ from ..data_preprocessors.scaled_det_data_preprocessor import (
     scale_batch,
 )
 from ..losses.mimic_step import BaseMimicLoss
-from .levels import align_maps, feature_strides, match_levels, probe_levels
+from .levels import align_maps, level_strides, match_levels, probe_levels
 from .mimic_checks import (
     check_adapter_channels,
     check_student_proposals,
     check_weights,
     parse_mimic_levels,
-    student_detector_class,
 )
 from .mimic_tap import MimicTap
+from .student_class import mimic_class, student_detector_class
 from .teacher import (
     TeacherConfig,
     build_teacher,
@@ -39,32 +39,6 @@ def build_in_mmmimic(registry, cfg: dict) -> Any:
     cfg = copy.deepcopy(cfg)
     cfg.setdefault('_scope_', SCOPE)
     return registry.build(cfg)
-
-
-def level_strides(detector, levels: Optional[List[Tuple[int, float]]]
-                  ) -> List[float]:
-    """The strides of ``levels`` (measured), else the ones the config
-    states (when the dry forward could not run)."""
-    if levels is not None:
-        return [s for _, s in levels]
-    return feature_strides(detector)
-
-
-_MIMIC_CLASSES: Dict[Tuple[type, type], type] = {}
-
-
-def mimic_class(distiller: type, student: type) -> type:
-    """``distiller`` joined with the ``student`` detector class (cached):
-    ``distiller`` itself when it already derives from ``student``."""
-    if issubclass(distiller, student):
-        return distiller
-    key = (distiller, student)
-    if key not in _MIMIC_CLASSES:
-        name = f'{distiller.__name__}[{student.__name__}]'
-        _MIMIC_CLASSES[key] = type(name, (distiller, student), dict(
-            student_class=student, __module__=distiller.__module__,
-            __qualname__=name, __doc__=distiller.__doc__))
-    return _MIMIC_CLASSES[key]
 
 
 @MODELS.register_module()

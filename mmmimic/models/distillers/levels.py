@@ -112,6 +112,15 @@ def _listed(values: Sequence[float]) -> str:
     return '[' + ', '.join(f'{v:g}' for v in values) + ']'
 
 
+def level_strides(detector: nn.Module, levels: Optional[List[Tuple[int, float]]]
+                  ) -> List[float]:
+    """The strides of ``levels`` (measured), else the ones the config
+    states (when the dry forward could not run)."""
+    if levels is not None:
+        return [s for _, s in levels]
+    return feature_strides(detector)
+
+
 def image_stride(stride: float, input_scale: float = 1.0,
                  upsample: int = 1) -> float:
     """A level's stride in original-image pixels when the network sees the

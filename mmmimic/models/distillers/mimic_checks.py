@@ -92,32 +92,6 @@ def check_adapter_channels(student: nn.Module, adapter: Optional[nn.Module],
             f'{list(chosen)}: set in_channels={found}')
 
 
-def student_detector_class(student_type: Optional[str]) -> type:
-    """The class ``model.student_type`` names (a registered two-stage
-    detector class), ``TwoStageDetector`` for None.
-
-    Raises:
-        ValueError: an unknown name or a class that is not a
-            ``TwoStageDetector``.
-    """
-    from mmdet.models.detectors import TwoStageDetector
-    from mmengine.registry import DefaultScope
-
-    from mmmimic.registry import MODELS
-    if student_type is None:
-        return TwoStageDetector
-    with DefaultScope.overwrite_default_scope('mmmimic'):
-        cls = MODELS.get(student_type) if isinstance(student_type, str) \
-            else None
-    if not (isinstance(cls, type) and issubclass(cls, TwoStageDetector)):
-        raise ValueError(
-            f'model.student_type={student_type!r}: name the student\'s own '
-            "two-stage detector class, e.g. 'mmdet.FasterRCNN' (the student "
-            'trains as that class, and the export writes it), or leave it out '
-            'for TwoStageDetector')
-    return cls
-
-
 def check_student_proposals(student: nn.Module) -> None:
     """The student's RPN proposes regions from the image, which the mimic
     samples from (by score, and by overlap with the ground truth).
