@@ -4,5 +4,5 @@
 _base_ = './mimic_faster-rcnn_inception-v3-w0.5-inception-v3_s16_60k_caltech.py'
 
 model = dict(
-    stage2_mimic=dict(cls_weight=1.0, reg_weight=1.0, cls_loss='kl',
-                      temperature=1.0))
+    stage2_mimic=dict(type='Stage2MimicLoss', cls_weight=1.0, reg_weight=1.0,
+                      cls_loss='kl', temperature=1.0))

@@ -1,5 +1,7 @@
 import copy
 import inspect
+import logging
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -39,6 +41,42 @@ def build_in_mmmimic(registry, cfg: dict) -> Any:
     cfg = copy.deepcopy(cfg)
     cfg.setdefault('_scope_', SCOPE)
     return registry.build(cfg)
+
+
+#: the term each slot held before every slot took ``dict(type=...)``
+#: (stage2_mimic / logit_mimic were their term's arguments alone)
+LEGACY_TERM_TYPES = dict(stage2_mimic='Stage2MimicLoss',
+                         logit_mimic='LogitMimicLoss')
+
+
+def build_mimic_term(slot: str, cfg: OptConfigType) -> Optional[BaseMimicLoss]:
+    """The mimic term of ``model.<slot>`` (None when unset).
+
+    ``cfg`` is ``dict(type=..., ...)`` naming a registered
+    :class:`BaseMimicLoss`. For one release, ``stage2_mimic`` and
+    ``logit_mimic`` without ``type`` still mean their former term, with a
+    :class:`DeprecationWarning`.
+    """
+    if cfg is None:
+        return None
+    cfg = dict(cfg)
+    if 'type' not in cfg:
+        if slot not in LEGACY_TERM_TYPES:
+            raise ValueError(
+                f'model.{slot}={cfg!r} has no type: give the term, e.g. '
+                f"{slot}=dict(type='RoIMimicLoss', ...)")
+        cfg['type'] = LEGACY_TERM_TYPES[slot]
+        message = (f'model.{slot} without a type is deprecated and will stop '
+                   f"working in the next release: write {slot}=dict(type="
+                   f"'{cfg['type']}', ...)")
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        print_log(message, logger='current', level=logging.WARNING)
+    term = build_in_mmmimic(MODELS, cfg)
+    if not isinstance(term, BaseMimicLoss):
+        raise TypeError(
+            f'model.{slot}: {type(term).__name__} is not a mimic term (a '
+            'subclass of mmmimic.models.losses.BaseMimicLoss)')
+    return term
 
 
 @MODELS.register_module()
@@ -165,15 +203,10 @@ class FeatureMimicDistiller(TwoStageDetector):
         self.mimic_sampler = build_in_mmmimic(TASK_UTILS, mimic_sampler)
         self.mimic_adapter = build_in_mmmimic(MODELS, mimic_adapter) \
             if mimic_adapter is not None else None
-        # the terms; stage2_mimic / logit_mimic are their arguments
-        self.mimic_loss = build_in_mmmimic(MODELS, mimic_loss) \
-            if mimic_loss is not None else None
-        self.stage2_mimic = build_in_mmmimic(
-            MODELS, dict(type='Stage2MimicLoss', **stage2_mimic)) \
-            if stage2_mimic is not None else None
-        self.logit_mimic = build_in_mmmimic(
-            MODELS, dict(type='LogitMimicLoss', **logit_mimic)) \
-            if logit_mimic is not None else None
+        # the terms, each dict(type=..., ...) of a registered BaseMimicLoss
+        self.mimic_loss = build_mimic_term('mimic_loss', mimic_loss)
+        self.stage2_mimic = build_mimic_term('stage2_mimic', stage2_mimic)
+        self.logit_mimic = build_mimic_term('logit_mimic', logit_mimic)
         if not self.mimic_terms:
             raise ValueError(
                 'FeatureMimicDistiller: mimic_loss=None and neither '
