@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 # users, here from PyPI with mmcv 2.1.0 built from source against it (C++17).
 COMPAT_VENV ?= .venv-compat
 COMPAT_TORCH ?= torch==2.1.2 torchvision==0.16.2
+# The documentation site needs MkDocs only: its own small environment.
+DOCS_VENV ?= .venv-docs
 
-.PHONY: install install-compat demo demo-quick test test-fast test-compat lint
+.PHONY: install install-compat demo demo-quick test test-fast test-compat lint docs
 install:
 	MMMIMIC_VENV=$(abspath $(VENV)) bash tools/install.sh
 
@@ -32,3 +34,8 @@ test-fast: install
 
 lint: install
 	$(PY) -m ruff check .
+
+docs:
+	test -x $(DOCS_VENV)/bin/mkdocs || python3 -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install -q -r requirements/docs.txt
+	$(DOCS_VENV)/bin/mkdocs build --strict --clean

@@ -9,6 +9,9 @@ would fail in the ``mmmimic`` scope. Other packages are reached with their prefi
 (``mmpretrain.MobileNetV2``), ours from other scopes as ``mmmimic.X``.
 See https://mmengine.readthedocs.io/en/latest/advanced_tutorials/registry.html
 """
+import copy
+from typing import Any
+
 from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
 from mmdet.registry import DATASETS as MMDET_DATASETS
 from mmdet.registry import EVALUATOR as MMDET_EVALUATOR
@@ -88,3 +91,12 @@ VISBACKENDS = Registry('vis_backend', parent=MMDET_VISBACKENDS, scope=SCOPE,
                        locations=['mmmimic.visualization'])
 LOG_PROCESSORS = Registry('log_processor', parent=MMDET_LOG_PROCESSORS,
                           scope=SCOPE)
+
+
+def build_in_mmmimic(registry: Registry, cfg: dict) -> Any:
+    """Build ``cfg`` from one of mmmimic's registries whatever the current
+    default scope (``_scope_`` set to mmmimic unless the config names
+    another)."""
+    cfg = copy.deepcopy(cfg)
+    cfg.setdefault('_scope_', SCOPE)
+    return registry.build(cfg)

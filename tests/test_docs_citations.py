@@ -1,21 +1,20 @@
-"""The README's "What happens on bad input" table cites tests: each cited test
-exists (its file under tests/, its function in that file), so the table
-cannot drift from what is tested."""
+"""The "What happens on bad input" table (docs/en/bad_input.md) cites tests:
+each cited test exists (its file under tests/, its function in that file), so
+the table cannot drift from what is tested."""
 import glob
 import os.path as osp
 import re
 
 from .conftest import REPO_ROOT
 
-SECTION = '## What happens on bad input'
+PAGE = osp.join('docs', 'en', 'bad_input.md')
 
 
 def cited_tests():
     """(row number, file name, test name) of every citation in the table's
     last column: ``file.py::test_name``, or ``::test_name`` for the file
     cited just before it."""
-    text = open(osp.join(REPO_ROOT, 'README.md')).read()
-    section = text.split(SECTION, 1)[1].split('\n## ', 1)[0]
+    section = open(osp.join(REPO_ROOT, PAGE)).read()
     rows = [line for line in section.splitlines()
             if line.startswith('| ') and not line.startswith('| mistake')]
     cited = []

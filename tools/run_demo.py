@@ -371,10 +371,10 @@ def demo_rows(ablations: Sequence[str],
 
 def row_config(row: Row) -> Config:
     """The row's config with its options merged."""
-    from mmengine.config import DictAction
+    from mmmimic.utils.compat import parse_cfg_option_value
     cfg = Config.fromfile(row.config)
     if row.options:
-        cfg.merge_from_dict({key: DictAction._parse_iterable(value) for
+        cfg.merge_from_dict({key: parse_cfg_option_value(value) for
                              key, value in (o.split('=', 1)
                                             for o in row.options)})
     return cfg

@@ -133,7 +133,7 @@ def complexity(model, size: Tuple[int, int] = (480, 640),
     samples = [DetDataSample(metainfo=meta)]
     params = sum(p.numel() for p in model.parameters()) / 1e6
     forward = model.forward
-    model.forward = partial(model._forward, batch_data_samples=samples)
+    model.forward = partial(forward, data_samples=samples, mode='tensor')
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.ERROR)   # the tracer's notes on unused modules

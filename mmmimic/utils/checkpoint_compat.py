@@ -37,10 +37,18 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from .compat import (
+    NUMPY_MULTIARRAY_MODULES,
+    history_buffer_statistics,
+    numpy_multiarray,
+    numpy_reconstruct,
+    torch_rebuild_globals,
+    torch_user_weights_only_globals,
+    torch_weights_only_globals,
+)
+
 NUMERIC_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
                   'uint32', 'uint64', 'float16', 'float32', 'float64')
-# numpy 1 pickles these under numpy.core.multiarray, numpy 2 under numpy._core
-NUMPY_MULTIARRAY_MODULES = ('numpy.core.multiarray', 'numpy._core.multiarray')
 
 
 class RefusedGlobalError(pickle.UnpicklingError):
@@ -53,7 +61,7 @@ class NewerTorchGlobalError(RefusedGlobalError):
 
 
 def missing_torch_global(qualname: str) -> bool:
-    """Whether ``qualname`` (``'torch._utils._rebuild_tensor_v3'``) names
+    """Whether ``qualname`` (e.g. a tensor-rebuilding function) names
     something in torch's namespace that the installed torch lacks."""
     module, _, name = qualname.rpartition('.')
     if not (module == 'torch' or module.startswith('torch.')):
@@ -72,7 +80,7 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
         RefusedGlobalError: for any other object or attribute.
     """
     if obj is HistoryBuffer and (
-            name in HistoryBuffer._statistics_methods
+            name in history_buffer_statistics()
             or name in ('min', 'max', 'current', 'mean')):
         return getattr(HistoryBuffer, name)
     raise RefusedGlobalError(
@@ -93,11 +101,12 @@ def latin1_encode(obj: str, encoding: str = 'latin1',
 
 def mmengine_checkpoint_globals() -> List[Any]:
     """The allow-list entries (objects or ``(object, 'module.name')`` pairs)."""
-    multiarray = np.core.multiarray if hasattr(np, 'core') else np._core.multiarray
+    multiarray = numpy_multiarray()
     entries: List[Any] = [HistoryBuffer, np.ndarray, np.dtype]
     entries += [type(np.dtype(name)) for name in NUMERIC_DTYPES]
     for module in NUMPY_MULTIARRAY_MODULES:
-        entries.append((multiarray._reconstruct, f'{module}._reconstruct'))
+        entries.append((numpy_reconstruct(), f'{module}.' +
+                        numpy_reconstruct().__name__))
         entries.append((multiarray.scalar, f'{module}.scalar'))
     entries.append((history_buffer_getattr, 'builtins.getattr'))
     return entries
@@ -105,16 +114,11 @@ def mmengine_checkpoint_globals() -> List[Any]:
 
 def _torch_rebuild_globals() -> Dict[str, Any]:
     """torch's own ``weights_only`` allow-list (tensors, storages, dtypes)."""
-    try:
-        from torch._weights_only_unpickler import _get_allowed_globals
-        allowed = dict(_get_allowed_globals())
-    except (ImportError, AttributeError):  # a torch without it: the core set
-        allowed = {}
+    allowed = torch_weights_only_globals()  # empty: a torch without it
+    allowed.update(torch_rebuild_globals())
     allowed.update({
         'collections.OrderedDict': collections.OrderedDict,
         'collections.Counter': collections.Counter,
-        'torch._utils._rebuild_tensor_v2': torch._utils._rebuild_tensor_v2,
-        'torch._utils._rebuild_parameter': torch._utils._rebuild_parameter,
         'torch.Size': torch.Size,
         'torch.device': torch.device,
     })
@@ -199,9 +203,9 @@ def weights_only_accepts_named_globals() -> bool:
         return False
     alias = 'mmmimic.utils.checkpoint_compat.probe_alias'
     try:
-        from torch._weights_only_unpickler import _get_user_allowed_globals
         with serialization.safe_globals([(_probe_target, alias)]):
-            return _get_user_allowed_globals().get(alias) is _probe_target
+            return torch_user_weights_only_globals().get(alias) \
+                is _probe_target
     except Exception:
         return False
 

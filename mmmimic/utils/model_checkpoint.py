@@ -7,6 +7,7 @@ and refused, naming a few keys and shapes, when it does not fit.
 :func:`use_checked_loading` makes a ``Runner``'s ``load_from`` go through the
 same reader and check (``tools/test.py``).
 """
+import logging
 import re
 from typing import Any, Dict, List, NamedTuple, Optional
 
@@ -14,6 +15,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
+from .compat import load_checkpoint_to_model, mark_checkpoint_loaded
 from .safe_load import (
     CheckpointMismatchError,
     DamagedCheckpointError,
@@ -89,7 +91,8 @@ def check_checkpoint_matches(model: nn.Module, state: Dict[str, Any],
     diff = compare_state_dict(model, state)
     unexpected = [] if allow_unexpected else diff.unexpected
     if diff.missing or diff.mismatched or unexpected:
-        shown = diff if not allow_unexpected else diff._replace(unexpected=[])
+        shown = diff if not allow_unexpected else StateDictDiff(
+            diff.missing, [], diff.mismatched)
         raise CheckpointMismatchError(
             f'{name} is a checkpoint of another model: '
             f'{shown.summary(what)}. Is it the checkpoint of this config? '
@@ -97,7 +100,7 @@ def check_checkpoint_matches(model: nn.Module, state: Dict[str, Any],
     if diff.unexpected:
         print_log(f'{name}: {len(diff.unexpected)} key(s) of the file are not '
                   f'in {what} and are ignored: {diff.unexpected[:5]}',
-                  logger='current', level=30)
+                  logger='current', level=logging.WARNING)
     check_finite(state, name)
     return diff
 
@@ -145,7 +148,6 @@ def use_checked_loading(runner, key: str = 'CHECKPOINT', strict: bool = True,
             warn); False loads what fits, as MMEngine does, with a warning.
         hint (str): How to override, appended to a refusal.
     """
-    from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
     def load_checkpoint(filename: str, map_location: Any = 'cpu',
                         strict_: Optional[bool] = None, revise_keys=None,
@@ -174,13 +176,12 @@ def use_checked_loading(runner, key: str = 'CHECKPOINT', strict: bool = True,
             diff = compare_state_dict(model, state)
             if diff.missing or diff.mismatched:
                 print_log(f'{name}: loading what fits: {diff.summary()}',
-                          logger='current', level=30)
+                          logger='current', level=logging.WARNING)
             state = {k: v for k, v in state.items()
                      if k not in {m.split(':')[0] for m in diff.mismatched}}
         checkpoint['state_dict'] = state
-        _load_checkpoint_to_model(model, checkpoint, strict=False,
-                                  revise_keys=[(r'^module\.', '')])
-        runner._has_loaded = True
+        load_checkpoint_to_model(model, checkpoint)
+        mark_checkpoint_loaded(runner)
         runner.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 

@@ -13,8 +13,8 @@ from mmmimic.datasets.caltech.convert import (
     frame_indices,
     read_bbgt_txt,
     split_file_name,
-    visibility_ratio,
 )
+from mmmimic.datasets.caltech.positives import visibility_ratio
 from mmmimic.datasets.caltech.io import VbbAnnotation, VbbObject, write_seq, write_vbb
 
 from ..conftest import REPO_ROOT

@@ -17,7 +17,8 @@ a temporary name and renamed, so nothing half-written is left.
 """
 import argparse
 
-from mmmimic.datasets.caltech.convert import PositiveRule, convert_split
+from mmmimic.datasets.caltech.convert import convert_split
+from mmmimic.datasets.caltech.positives import PositiveRule
 
 
 def parse_args() -> argparse.Namespace:

@@ -28,7 +28,7 @@ import mmmimic  # noqa: F401
 from mmmimic.models.distillers import image_stride, match_levels
 from mmmimic.models.distillers.levels import probe_levels
 from mmmimic.models.distillers.mimic_checks import check_student_proposals
-from mmmimic.models.distillers.teacher import load_teacher_config
+from mmmimic.models.distillers.teacher import load_detector_config
 from mmmimic.registry import MODELS
 from mmmimic.utils import atomic_path, register_all_modules
 from mmmimic.utils.atomic import DestinationError, check_destination
@@ -143,8 +143,8 @@ def main() -> None:
     except DestinationError as error:
         sys.exit(f'make_mimic_config: OUT {error}')
     try:
-        student_cfg = load_teacher_config(args.student, key='STUDENT_CFG')
-        teacher_cfg = load_teacher_config(args.teacher, key='TEACHER_CFG')
+        student_cfg = load_detector_config(args.student, key='STUDENT_CFG')
+        teacher_cfg = load_detector_config(args.teacher, key='TEACHER_CFG')
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f'make_mimic_config: {error}')
     overrides = {}

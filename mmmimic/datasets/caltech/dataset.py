@@ -7,7 +7,7 @@ from mmdet.datasets.api_wrappers import COCO
 
 from mmmimic.registry import DATASETS
 
-from .convert import PositiveRule, visibility_ratio
+from .positives import PositiveRule, visibility_ratio
 
 
 def repeated_image_ids(images: Sequence[dict]) -> Dict[object, List[str]]:

@@ -6,6 +6,7 @@ import torch
 from mmengine.hooks import Hook
 
 from mmmimic.registry import HOOKS
+from mmmimic.utils.compat import runner_is_resuming
 
 
 def cpu_byte_tensor(state: Any) -> torch.Tensor:
@@ -58,7 +59,7 @@ class RNGStateHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('rng_state')
-        if state is None or not getattr(runner, '_resume', False):
+        if state is None or not runner_is_resuming(runner):
             return
         torch.set_rng_state(cpu_byte_tensor(state['torch']))
         np.random.set_state(state['numpy'])

@@ -1,8 +1,7 @@
-import copy
 import inspect
 import logging
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
@@ -11,7 +10,8 @@ from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.logging import print_log
 from torch import Tensor
 
-from mmmimic.registry import MODELS, SCOPE, TASK_UTILS
+from mmmimic.registry import MODELS, TASK_UTILS, build_in_mmmimic
+from mmmimic.utils.compat import CarriesUnregisteredModules
 
 from ..data_preprocessors.scaled_det_data_preprocessor import (
     rescale_boxes,
@@ -34,14 +34,6 @@ from .teacher import (
     renormalise,
     same_normalisation,
 )
-
-
-def build_in_mmmimic(registry, cfg: dict) -> Any:
-    """Build from mmmimic's registry whatever the current default scope."""
-    cfg = copy.deepcopy(cfg)
-    cfg.setdefault('_scope_', SCOPE)
-    return registry.build(cfg)
-
 
 #: the term each slot held before every slot took ``dict(type=...)``
 #: (stage2_mimic / logit_mimic were their term's arguments alone)
@@ -80,7 +72,7 @@ def build_mimic_term(slot: str, cfg: OptConfigType) -> Optional[BaseMimicLoss]:
 
 
 @MODELS.register_module()
-class FeatureMimicDistiller(TwoStageDetector):
+class FeatureMimicDistiller(CarriesUnregisteredModules, TwoStageDetector):
     """A two-stage student that mimics a frozen teacher's features in regions.
 
     Li, Jin & Yan, *Mimicking Very Efficient Network for Object Detection*,
@@ -139,6 +131,10 @@ class FeatureMimicDistiller(TwoStageDetector):
     #: export drops them and keeps the rest, the student
     TRAINING_ONLY = ('teacher', 'mimic_adapter', 'mimic_loss', 'mimic_sampler',
                      'stage2_mimic', 'logit_mimic')
+
+    #: not registered submodules, but moved with the distiller
+    #: (``.to()``, ``.cuda()``, ``.half()``)
+    unregistered_modules = ('teacher', )
 
     #: the student's own detector class (``student_type``); set on the
     #: classes :meth:`__new__` makes
@@ -261,13 +257,6 @@ class FeatureMimicDistiller(TwoStageDetector):
                             self.logit_mimic) if t is not None]
 
     # -- the teacher ------------------------------------------------------------
-    def _apply(self, fn, *args, **kwargs):
-        """``.to()``, ``.cuda()``, ``.cpu()``, ``.half()`` ... move the teacher."""
-        teacher = self.__dict__.get('teacher')
-        if teacher is not None:
-            teacher._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
     def train(self, mode: bool = True) -> 'FeatureMimicDistiller':
         """The teacher stays in eval mode whatever the mode; train mode loads
         its weights first (:meth:`load_teacher_weights`)."""
@@ -397,13 +386,14 @@ class FeatureMimicDistiller(TwoStageDetector):
                     original.pred_instances.bboxes, 1 / sx, 1 / sy)
         return batch_data_samples
 
-    def _forward(self, batch_inputs: Tensor,
-                 batch_data_samples: SampleList = None) -> tuple:
-        """The student's raw outputs (on its resized input)."""
-        inputs, samples, _ = self.student_view(batch_inputs,
-                                               batch_data_samples or [],
-                                               with_gt=False)
-        return super()._forward(inputs, samples)
+    def forward(self, inputs: Tensor, data_samples: SampleList = None,
+                mode: str = 'tensor'):
+        """As :class:`TwoStageDetector`; ``mode='tensor'`` gives the
+        student's raw outputs on its resized input."""
+        if mode == 'tensor':
+            inputs, data_samples, _ = self.student_view(
+                inputs, data_samples or [], with_gt=False)
+        return super().forward(inputs, data_samples, mode)
 
     def __repr__(self) -> str:
         body = super().__repr__()

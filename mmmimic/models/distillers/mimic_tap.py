@@ -2,12 +2,21 @@
 import contextlib
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
 from mmdet.structures import SampleList
 from mmdet.utils import InstanceList
 from torch import Tensor
 
+from mmmimic.utils.compat import bbox_forward
+
 from ..losses.mimic_step import MimicStep
+
+
+def no_grad(function, *args):
+    """``function(*args)`` without gradients (the teacher's parts)."""
+    with torch.no_grad():
+        return function(*args)
 
 
 class MimicTap:
@@ -96,18 +105,30 @@ class MimicTap:
                 [self._branch(t, total) for t in out]
                 if isinstance(out, (list, tuple)) else out
                 for out in rpn_outs)
-        step = MimicStep(self.distiller, self.distiller.teacher, x,
-                         self.teacher_x, rpn_outs)
-        terms = self.distiller.mimic_terms
-        if self.teacher_x is None:
+        distiller = self.distiller
+        teacher, teacher_x = distiller.teacher, self.teacher_x
+        step = MimicStep(strides=list(distiller.mimic_strides),
+                         student_rpn=rpn_outs)
+        terms = distiller.mimic_terms
+        if teacher_x is None:
+            step.provide('student_maps',
+                         lambda: distiller.adapted_student(x))
             self.losses = {}
             for term in terms:
                 self.losses.update(term.zero_losses(step))
             return
+        step.provide(('student_maps', 'teacher_maps'),
+                     lambda: distiller.mimic_pairs(x, teacher_x))
         step.student_rois, step.teacher_rois, step.positives = \
-            self.distiller.mimic_regions(list(self._branch(proposals, total)),
-                                         list(self._branch(samples, total)),
-                                         self.scale)
+            distiller.mimic_regions(list(self._branch(proposals, total)),
+                                    list(self._branch(samples, total)),
+                                    self.scale)
+        step.provide('teacher_rpn',
+                     lambda: no_grad(teacher.rpn_head, teacher_x))
+        step.provide('student_rcnn', lambda: bbox_forward(
+            distiller.roi_head, x, step.student_rois))
+        step.provide('teacher_rcnn', lambda: no_grad(
+            bbox_forward, teacher.roi_head, teacher_x, step.teacher_rois))
         self.losses = {}
         for term in terms:
             self.losses.update({k: self.weight * v

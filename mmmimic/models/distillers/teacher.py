@@ -13,6 +13,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.hub import get_config
 
 from mmmimic.registry import MODELS
+from mmmimic.utils.compat import preprocessor_normalisation
 from mmmimic.utils.model_checkpoint import (
     check_checkpoint_matches,
     checkpoint_state_dict,
@@ -25,9 +26,10 @@ from mmmimic.utils.safe_load import (
 TeacherConfig = Union[str, Path, dict, ConfigDict, Config]
 
 
-def load_teacher_config(teacher_config: TeacherConfig,
-                        key: str = 'teacher_config') -> Config:
-    """A whole config holding ``model`` from a path, ``pkg::`` path or dict.
+def load_detector_config(config: TeacherConfig,
+                         key: str = 'teacher_config') -> Config:
+    """A detector's whole config (with ``model``) from a path, ``pkg::`` path
+    or dict: the teacher's, or the student's in ``make_mimic_config.py``.
 
     ``key`` names the setting in error messages (tools that load other
     detector configs the same way pass their own argument name).
@@ -36,8 +38,8 @@ def load_teacher_config(teacher_config: TeacherConfig,
         FileNotFoundError: a path that does not resolve, naming the key.
         ValueError: a dict that is neither a config nor a model config.
     """
-    if isinstance(teacher_config, (str, Path)):
-        path = str(teacher_config)
+    if isinstance(config, (str, Path)):
+        path = str(config)
         if '::' in path:
             package = path.split('::', 1)[0]
             if importlib.util.find_spec(package) is None:
@@ -57,8 +59,8 @@ def load_teacher_config(teacher_config: TeacherConfig,
                 "config file (relative to the working directory), "
                 "an 'mmdet::' path, or the model dict itself.")
         return Config.fromfile(path)
-    if isinstance(teacher_config, (dict, ConfigDict, Config)):
-        cfg = copy.deepcopy(dict(teacher_config))
+    if isinstance(config, (dict, ConfigDict, Config)):
+        cfg = copy.deepcopy(dict(config))
         if 'model' in cfg:
             return Config(cfg)
         if 'type' in cfg:
@@ -66,12 +68,12 @@ def load_teacher_config(teacher_config: TeacherConfig,
     raise ValueError(
         f'{key} must be a config file path, an mmdet:: path or a dict '
         f'(a whole config with `model`, or a model dict with `type`); got '
-        f'{type(teacher_config).__name__}')
+        f'{type(config).__name__}')
 
 
 def build_teacher(teacher_config: TeacherConfig) -> nn.Module:
     """Build the teacher in its own config's scope (``default_scope``)."""
-    cfg = load_teacher_config(teacher_config)
+    cfg = load_detector_config(teacher_config)
     model_cfg = copy.deepcopy(cfg.model)
     scope = cfg.get('default_scope', None)
     if scope is not None:
@@ -118,13 +120,13 @@ def load_teacher_checkpoint(teacher: nn.Module, teacher_ckpt: Optional[str],
 def same_normalisation(student: nn.Module, teacher: nn.Module) -> bool:
     """Whether two data preprocessors normalise images identically (same
     mean, std and channel order; True when either is not mmdet-like)."""
-    if not all(hasattr(p, '_enable_normalize') for p in (student, teacher)):
+    s, t = (preprocessor_normalisation(p) for p in (student, teacher))
+    if s is None or t is None:
         return True
-    same = (student._enable_normalize == teacher._enable_normalize
-            and student._channel_conversion == teacher._channel_conversion)
-    if same and student._enable_normalize:
-        same = torch.equal(student.mean.cpu(), teacher.mean.cpu()) and \
-            torch.equal(student.std.cpu(), teacher.std.cpu())
+    same = s.enabled == t.enabled and s.swap_channels == t.swap_channels
+    if same and s.enabled:
+        same = torch.equal(s.mean.cpu(), t.mean.cpu()) and \
+            torch.equal(s.std.cpu(), t.std.cpu())
     return same
 
 
@@ -140,11 +142,13 @@ def renormalise(inputs: torch.Tensor, student: nn.Module,
     Returns:
         Tensor: (B, 3, H, W) in the teacher's mean, std and channel order.
     """
+    s = preprocessor_normalisation(student)
+    t = preprocessor_normalisation(teacher)
     raw = inputs
-    if student._enable_normalize:
-        raw = raw * student.std + student.mean
-    if student._channel_conversion != teacher._channel_conversion:
+    if s.enabled:
+        raw = raw * s.std + s.mean
+    if s.swap_channels != t.swap_channels:
         raw = raw.flip(1)
-    if teacher._enable_normalize:
-        raw = (raw - teacher.mean) / teacher.std
+    if t.enabled:
+        raw = (raw - t.mean) / t.std
     return raw

@@ -1,6 +1,5 @@
 from typing import Dict, Sequence
 
-import torch
 import torch.nn as nn
 from torch import Tensor
 
@@ -81,6 +80,4 @@ class LogitMimicLoss(BaseMimicLoss):
     def step_loss(self, step: MimicStep) -> dict:
         """The student's RPN outputs of this step against the teacher's RPN
         on its own levels (without gradients)."""
-        with torch.no_grad():
-            teacher = step.teacher.rpn_head(step.teacher_x)
-        return self(step.rpn_outs, teacher)
+        return self(step.student_rpn, step.teacher_rpn)

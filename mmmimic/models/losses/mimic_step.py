@@ -1,47 +1,90 @@
 """What one training step of a distiller offers its mimic terms."""
-from dataclasses import dataclass
-from typing import List, Tuple
+from typing import Callable, Dict, Iterable, List, Tuple, Union
 
 import torch.nn as nn
 from torch import Tensor
 
 
-@dataclass
 class MimicStep:
     """The tensors of one training step that a mimic term may compare.
 
-    Attributes:
-        student (nn.Module): The distiller; its own ``backbone``/``rpn_head``/
-            ``roi_head`` are the student's, and its public steps
-            (``mimic_pairs``, ``adapted_student``, ``mimic_strides``) give the
-            mimicked maps.
-        teacher (nn.Module): The frozen teacher detector (eval mode).
-        x (tuple[Tensor]): The student's levels, each (B, C_s, H_s, W_s), on
-            the student's own (possibly resized) input.
-        teacher_x (tuple[Tensor] | None): The teacher's levels, each
-            (B, C_t, H_t, W_t), computed without gradients; None when the
-            schedule has switched mimic off (the teacher is not run).
-        rpn_outs (tuple): The student's raw RPN outputs of this step
-            (``cls_scores``, ``bbox_preds``: lists of (B, A * c, H, W)).
-        student_rois (Tensor): (n, 5) mimic regions ``[batch_idx, x1, y1, x2,
-            y2]`` in the student's input pixels.
-        teacher_rois (Tensor): (n, 5) the same regions in the teacher's input
-            pixels (the batch's).
-        positives (Tensor): (n, ) bool, regions matched to a ground-truth box.
-    """
-    student: nn.Module
-    teacher: nn.Module
-    x: Tuple[Tensor, ...]
-    teacher_x: Tuple[Tensor, ...] = None
-    rpn_outs: tuple = None
-    student_rois: Tensor = None
-    teacher_rois: Tensor = None
-    positives: Tensor = None
+    A term reads the attributes it needs; nothing else of the distiller is
+    reachable, so a term is a function of these tensors and can be tested
+    with tensors alone (``MimicStep(student_maps=[...], ...)``). In training
+    the distiller computes the costly ones (the adapter, the RoI heads, the
+    teacher's RPN) only when a term first reads them.
 
-    def pairs(self) -> Tuple[List[Tensor], List[Tensor]]:
-        """Student (after the adapter) and teacher maps, one pair per mimicked
-        level, each (B, C_t, H, W)."""
-        return self.student.mimic_pairs(self.x, self.teacher_x)
+    Attributes:
+        student_maps (list[Tensor]): The mimicked student levels after the
+            adapter, one per ``mimic_levels`` pair, each (B, C_t, H, W),
+            cropped to the teacher's map while mimic is on.
+        teacher_maps (list[Tensor] | None): The teacher's levels of the same
+            pairs, each (B, C_t, H, W), without gradients; None while the
+            schedule has switched mimic off (the teacher is not run).
+        strides (list[float]): Each pair's stride in the teacher's (the
+            batch's) pixels.
+        student_rois (Tensor): (n, 5) mimic regions ``[batch_idx, x1, y1,
+            x2, y2]`` in the student's input pixels.
+        teacher_rois (Tensor): (n, 5) the same regions in the teacher's
+            input pixels (the batch's).
+        positives (Tensor): (n, ) bool, regions matched to a ground-truth
+            box.
+        student_rpn (tuple): The student's raw RPN outputs of this step
+            (``cls_scores``, ``bbox_preds``: lists of (B, A * c, H, W)).
+        teacher_rpn (tuple): The teacher's RPN outputs on its own levels, the
+            same shapes, without gradients.
+        student_rcnn (dict): The student's RoI head on ``student_rois``:
+            ``cls_score`` (n, K + 1), ``bbox_pred`` (n, 4 or 4K).
+        teacher_rcnn (dict): The teacher's RoI head on ``teacher_rois``, the
+            same keys, without gradients.
+
+    Reading an attribute the step was not given raises ``AttributeError``
+    naming it (e.g. the regions while mimic is off).
+    """
+    FIELDS = ('student_maps', 'teacher_maps', 'strides', 'student_rois',
+              'teacher_rois', 'positives', 'student_rpn', 'teacher_rpn',
+              'student_rcnn', 'teacher_rcnn')
+
+    def __init__(self, **values) -> None:
+        unknown = sorted(set(values) - set(self.FIELDS))
+        if unknown:
+            raise TypeError(f'MimicStep has no field(s) {unknown}; its '
+                            f'fields: {list(self.FIELDS)}')
+        self._providers: Dict[Tuple[str, ...], Callable] = {}
+        self.__dict__.update(values)
+
+    def provide(self, names: Union[str, Iterable[str]],
+                compute: Callable[[], object]) -> None:
+        """Compute ``names`` with ``compute()`` when a term first reads one
+        of them (several names: ``compute`` returns one value per name)."""
+        names = (names, ) if isinstance(names, str) else tuple(names)
+        unknown = sorted(set(names) - set(self.FIELDS))
+        if unknown:
+            raise TypeError(f'MimicStep has no field(s) {unknown}')
+        self._providers[names] = compute
+
+    def __getattr__(self, name: str):
+        # only called for attributes not set yet
+        providers = self.__dict__.get('_providers', {})
+        for names, compute in list(providers.items()):
+            if name in names:
+                del providers[names]
+                values = compute()
+                if len(names) == 1:
+                    values = (values, )
+                self.__dict__.update(zip(names, values))
+                return self.__dict__[name]
+        if name in self.FIELDS:
+            raise AttributeError(
+                f'this MimicStep has no {name} (the distiller did not give '
+                'it: while mimic is off, only student_maps, strides and '
+                'student_rpn are given)')
+        raise AttributeError(name)
+
+    @property
+    def mimic_on(self) -> bool:
+        """Whether the teacher ran (the schedule's mimic weight is > 0)."""
+        return self.teacher_maps is not None
 
 
 class BaseMimicLoss(nn.Module):
@@ -54,7 +97,9 @@ class BaseMimicLoss(nn.Module):
     schedule has turned mimic off (so that the logs keep their columns and DDP
     sees the same parameters used).
 
-    Subclasses set ``loss_names`` and implement :meth:`step_loss`.
+    Subclasses set ``loss_names`` and implement :meth:`step_loss`; register
+    them in ``mmmimic.registry.MODELS`` and name them in any of the
+    distiller's term slots (``mimic_loss=dict(type=...)``).
     """
     loss_names: Tuple[str, ...] = ()
 
@@ -66,11 +111,20 @@ class BaseMimicLoss(nn.Module):
         """Refuse a student/teacher pair the term cannot compare, at build
         time (default: accept)."""
 
-    def step_loss(self, step: MimicStep) -> dict:
+    def step_loss(self, step: MimicStep) -> Dict[str, Tensor]:
         """``{name: scalar Tensor}`` for every name in ``loss_names``."""
         raise NotImplementedError
 
-    def zero_losses(self, step: MimicStep) -> dict:
+    def zero_losses(self, step: MimicStep) -> Dict[str, Tensor]:
         """The same keys as :meth:`step_loss`, at zero."""
-        zero = step.x[0].new_zeros(())
+        zero = step.student_maps[0].new_zeros(())
         return {name: zero for name in self.loss_names}
+
+
+def zero_through(tensors: List[Tensor]) -> Tensor:
+    """0, computed from ``tensors`` so that their producers stay in the
+    graph (zero gradients: DDP finds every parameter used)."""
+    return sum(t.sum() for t in tensors) * 0.0
+
+
+__all__ = ['MimicStep', 'BaseMimicLoss', 'zero_through']

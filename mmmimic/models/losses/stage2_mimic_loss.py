@@ -1,11 +1,11 @@
 from typing import Dict
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmmimic.registry import MODELS
+from mmmimic.utils.compat import has_bbox_forward
 
 from .mimic_step import BaseMimicLoss, MimicStep
 
@@ -51,11 +51,15 @@ class Stage2MimicLoss(BaseMimicLoss):
         return dict(cls_weight=self.cls_weight, reg_weight=self.reg_weight)
 
     def check(self, student: nn.Module, teacher: nn.Module) -> None:
-        if not hasattr(getattr(teacher, 'roi_head', None), '_bbox_forward'):
-            raise ValueError(
-                'stage2_mimic needs a teacher with an mmdet RoI head '
-                f'(roi_head._bbox_forward); {type(teacher).__name__} has '
-                'none. Remove stage2_mimic or use a two-stage teacher.')
+        for role, detector in (('student', student), ('teacher', teacher)):
+            if not has_bbox_forward(getattr(detector, 'roi_head', None)):
+                raise ValueError(
+                    f'stage2_mimic needs a {role} whose RoI head computes '
+                    'its box branch on given regions as mmdet\'s '
+                    f'StandardRoIHead does; {type(detector).__name__} has '
+                    f'{type(getattr(detector, "roi_head", None)).__name__}. '
+                    'Remove stage2_mimic or use a two-stage detector with a '
+                    'standard RoI head.')
 
     def forward(self, student: Dict[str, Tensor], teacher: Dict[str, Tensor],
                 positives: Tensor) -> Dict[str, Tensor]:
@@ -95,11 +99,5 @@ class Stage2MimicLoss(BaseMimicLoss):
 
     def step_loss(self, step: MimicStep) -> dict:
         """Both RoI heads on the mimic regions, each in its own pixels (the
-        teacher's without gradients). ``_bbox_forward`` is mmdet's RoI-head
-        protocol (the one its OHEM sampler calls)."""
-        student = step.student.roi_head._bbox_forward(step.x,
-                                                      step.student_rois)
-        with torch.no_grad():
-            teacher = step.teacher.roi_head._bbox_forward(step.teacher_x,
-                                                          step.teacher_rois)
-        return self(student, teacher, step.positives)
+        teacher's without gradients)."""
+        return self(step.student_rcnn, step.teacher_rcnn, step.positives)

@@ -19,11 +19,13 @@ class MimicRegionSampler:
     ``bboxes`` to ``priors``), up to ``num`` regions: ``pos_fraction`` of them
     positives (IoU with a ground-truth box >= ``pos_iou_thr``), the rest
     negatives (IoU < ``neg_iou_thr``), highest-scoring first or random; when
-    positives run short, negatives fill the quota. Ignored ground truth
-    (``gt_instances_ignore``) takes no part in the IoU, so it never makes a
-    positive. With ``source='gt'`` (the paper's worse alternative), the
-    ground-truth boxes themselves are the positives, plus random negative
-    proposals.
+    positives run short, negatives fill the quota. Ignored ground truth (the
+    sample's ``ignored_instances``, e.g. Caltech's crowds) never makes a
+    positive; with ``ignore_iof_thr`` > 0, a proposal lying in an ignored box
+    (IoF above it) is neither positive nor negative, as mmdet's
+    ``MaxIoUAssigner`` treats it. With ``source='gt'`` (the paper's worse
+    alternative), the ground-truth boxes themselves are the positives, plus
+    random negative proposals.
 
     Args:
         num (int): Regions per image (the paper: 256 or 512).
@@ -33,6 +35,9 @@ class MimicRegionSampler:
             defaults to ``pos_iou_thr`` (every proposal is one or the other).
         order (str): ``'score'`` (top proposals) or ``'random'``.
         source (str): ``'proposals'`` or ``'gt'``.
+        ignore_iof_thr (float): IoF with an ignored box above which a
+            proposal is left out; -1 (default, mmdet's) keeps such proposals
+            as negatives.
         iou_calculator (dict): mmdet IoU calculator config.
     """
 
@@ -43,6 +48,7 @@ class MimicRegionSampler:
                  neg_iou_thr: Optional[float] = None,
                  order: str = 'score',
                  source: str = 'proposals',
+                 ignore_iof_thr: float = -1,
                  iou_calculator: dict = dict(type='mmdet.BboxOverlaps2D')):
         if num < 1:
             raise ValueError(f'MimicRegionSampler num={num}: at least 1')
@@ -65,6 +71,7 @@ class MimicRegionSampler:
                 f'pos_iou_thr={pos_iou_thr}: a proposal could be both')
         self.order = order
         self.source = source
+        self.ignore_iof_thr = ignore_iof_thr
         self.iou_calculator = TASK_UTILS.build(iou_calculator)
 
     def sample(self, proposals: InstanceData, gt_instances: InstanceData,
@@ -76,7 +83,7 @@ class MimicRegionSampler:
             proposals (InstanceData): ``bboxes`` (P, 4) and ``scores`` (P,).
             gt_instances (InstanceData): ``bboxes`` (G, 4).
             gt_instances_ignore (InstanceData, optional): ``bboxes`` (I, 4),
-                boxes that may make no positive.
+                ignored boxes (see ``ignore_iof_thr``).
 
         Returns:
             tuple[Tensor]: boxes (M, 4) and a positive mask (M,), M <= num.
@@ -91,7 +98,8 @@ class MimicRegionSampler:
             max_iou = self.iou_calculator(boxes, gt_boxes).max(dim=1).values
         else:
             max_iou = boxes.new_zeros(len(boxes))
-        neg_idx = torch.nonzero(max_iou < self.neg_iou_thr).flatten()
+        kept = self._not_ignored(boxes, gt_instances_ignore)
+        neg_idx = torch.nonzero((max_iou < self.neg_iou_thr) & kept).flatten()
 
         num_pos_wanted = int(round(self.num * self.pos_fraction))
         if self.source == 'gt':
@@ -101,7 +109,8 @@ class MimicRegionSampler:
                                    num_pos_wanted, 'random')
             neg_order = 'random'
         else:
-            pos_idx = torch.nonzero(max_iou >= self.pos_iou_thr).flatten()
+            pos_idx = torch.nonzero((max_iou >= self.pos_iou_thr)
+                                    & kept).flatten()
             pos_boxes = self._take(boxes, scores, pos_idx, num_pos_wanted,
                                    self.order)
             neg_order = self.order
@@ -130,6 +139,20 @@ class MimicRegionSampler:
                                   dim=1))
             positives.append(is_pos)
         return torch.cat(rois), torch.cat(positives)
+
+    def _not_ignored(self, boxes: Tensor,
+                     ignore: Optional[InstanceData]) -> Tensor:
+        """(P, ) bool: proposals not inside an ignored box (all of them
+        while ``ignore_iof_thr`` <= 0)."""
+        kept = torch.ones(len(boxes), dtype=torch.bool, device=boxes.device)
+        if self.ignore_iof_thr <= 0 or ignore is None or not len(boxes):
+            return kept
+        ignored = ignore.bboxes
+        ignored = ignored.tensor if hasattr(ignored, 'tensor') else ignored
+        if not len(ignored):
+            return kept
+        iof = self.iou_calculator(boxes, ignored.to(boxes), mode='iof')
+        return iof.max(dim=1).values <= self.ignore_iof_thr
 
     @staticmethod
     def _take(boxes: Tensor, scores: Tensor, idx: Tensor, num: int,

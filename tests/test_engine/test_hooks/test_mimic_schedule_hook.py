@@ -39,7 +39,8 @@ def test_warmup_scales_mimic_losses(tiny_teacher_ckpt):
 
 
 def test_fade_out_weights_then_turns_the_teacher_off(tiny_teacher_ckpt):
-    model = build(distiller_cfg(tiny_teacher_ckpt[0], stage2_mimic=dict()))
+    model = build(distiller_cfg(tiny_teacher_ckpt[0],
+                                stage2_mimic=dict(type='Stage2MimicLoss')))
     hook = MimicScheduleHook(warmup_iters=4, fade_iters=(10, 20))
     model.train()
     weights = {}

@@ -156,8 +156,11 @@ def test_half_scale_student_with_deconv_neck(tiny_teacher_ckpt):
 
 def test_stage2_and_logit_mimic_grads_only_into_student(tiny_teacher_ckpt):
     model = build(distiller_cfg(
-        tiny_teacher_ckpt[0], stage2_mimic=dict(cls_loss='kl', temperature=2.0),
-        student_base=16, teacher_base=16, logit_mimic=dict()))
+        tiny_teacher_ckpt[0],
+        stage2_mimic=dict(type='Stage2MimicLoss', cls_loss='kl',
+                          temperature=2.0),
+        student_base=16, teacher_base=16,
+        logit_mimic=dict(type='LogitMimicLoss')))
     model.train()
     inputs, samples = batch(model)
     losses = model.loss(inputs, samples)
@@ -171,14 +174,16 @@ def test_stage2_and_logit_mimic_grads_only_into_student(tiny_teacher_ckpt):
 
     zero_reg = build(distiller_cfg(
         tiny_teacher_ckpt[0], student_base=16, teacher_base=16,
-        logit_mimic=dict(reg_weight=0.0)))
+        logit_mimic=dict(type='LogitMimicLoss', reg_weight=0.0)))
     zero_reg.train()
     logit = zero_reg.loss(inputs, samples)
     assert logit['loss_mimic_logit_reg'].item() == 0.0
     assert logit['loss_mimic_logit_cls'].item() > 0.0
 
-    l2 = build(distiller_cfg(tiny_teacher_ckpt[0], stage2_mimic=dict(cls_loss='l2'),
-                             student_base=16, teacher_base=16))
+    l2 = build(distiller_cfg(
+        tiny_teacher_ckpt[0],
+        stage2_mimic=dict(type='Stage2MimicLoss', cls_loss='l2'),
+        student_base=16, teacher_base=16))
     l2.train()
     assert torch.isfinite(l2.loss(inputs, samples)['loss_mimic_s2_cls'])
 

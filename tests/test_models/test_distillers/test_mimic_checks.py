@@ -16,11 +16,11 @@ register_all_modules()
 @pytest.mark.parametrize('kwargs, key', [
     (dict(mimic_loss=dict(type='RoIMimicLoss', loss_weight=-1.0)),
      r'model.mimic_loss.loss_weight=-1.0'),
-    (dict(stage2_mimic=dict(cls_weight=-0.5)),
+    (dict(stage2_mimic=dict(type='Stage2MimicLoss', cls_weight=-0.5)),
      r'model.stage2_mimic.cls_weight=-0.5'),
-    (dict(logit_mimic=dict(reg_weight=float('nan'))),
+    (dict(logit_mimic=dict(type='LogitMimicLoss', reg_weight=float('nan'))),
      r'model.logit_mimic.reg_weight=nan'),
-    (dict(logit_mimic=dict(cls_weight='1')),
+    (dict(logit_mimic=dict(type='LogitMimicLoss', cls_weight='1')),
      r"model.logit_mimic.cls_weight='1'"),
 ])
 def test_negative_or_non_number_mimic_weight_is_refused(kwargs, key):
@@ -34,13 +34,13 @@ def test_every_mimic_weight_zero_is_refused():
                        r'cls_weight.*student config alone'):
         build(distiller_cfg(
             mimic_loss=dict(type='RoIMimicLoss', loss_weight=0.0),
-            stage2_mimic=dict(cls_weight=0.0, reg_weight=0)))
+            stage2_mimic=dict(type='Stage2MimicLoss', cls_weight=0.0, reg_weight=0)))
 
 
 def test_some_mimic_weights_zero_build(tiny_teacher_ckpt):
     model = build(distiller_cfg(
         tiny_teacher_ckpt[0], mimic_loss=dict(type='RoIMimicLoss', loss_weight=0.0),
-        logit_mimic=dict(reg_weight=0.0)))
+        logit_mimic=dict(type='LogitMimicLoss', reg_weight=0.0)))
     assert model.mimic_loss.loss_weight == 0.0
 
 

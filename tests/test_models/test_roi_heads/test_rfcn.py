@@ -122,7 +122,8 @@ def test_rfcn_in_the_distiller_with_two_stage_mimic(student_kind,
     torch.manual_seed(0)
     cfg = _distiller(tiny_inception_detector(student_kind, 0.125),
                      tiny_inception_detector(teacher_kind, 0.25), 192,
-                     stage2_mimic=dict(cls_loss='kl', temperature=2.0))
+                     stage2_mimic=dict(type='Stage2MimicLoss', cls_loss='kl',
+                                       temperature=2.0))
     model = build(cfg)
     model.train()
     inputs, samples = batch(model)
@@ -162,7 +163,7 @@ def test_rfcn_distiller_step_on_cuda():
     torch.manual_seed(0)
     cfg = _distiller(tiny_inception_detector('rfcn', 0.125),
                      tiny_inception_detector('rfcn', 0.25), 192,
-                     stage2_mimic=dict(cls_loss='kl'))
+                     stage2_mimic=dict(type='Stage2MimicLoss', cls_loss='kl'))
     model = build(cfg).cuda()
     model.train()
     inputs, samples = batch(model)

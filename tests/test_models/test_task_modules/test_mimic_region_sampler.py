@@ -77,6 +77,22 @@ def test_ignored_gt_never_makes_a_positive():
     assert torch.all(max_iou(boxes[is_pos], GT[1:]) < 0.5)
 
 
+def test_proposals_inside_ignored_boxes_are_left_out_when_asked():
+    props = proposals()
+    ignored = InstanceData(bboxes=GT[1:])
+    inside = max_iou(props.bboxes, GT[1:]) >= 0.5   # mostly inside it
+    # default (-1): proposals on the ignored box are negatives
+    boxes, is_pos = MimicRegionSampler(num=256).sample(
+        props, InstanceData(bboxes=GT[:1]), ignored)
+    assert (max_iou(boxes[~is_pos], GT[1:]) >= 0.5).sum() == inside.sum()
+    # ignore_iof_thr=0.5: neither positive nor negative
+    boxes, is_pos = MimicRegionSampler(num=256, ignore_iof_thr=0.5).sample(
+        props, InstanceData(bboxes=GT[:1]), ignored)
+    assert inside.sum() > 0
+    assert (max_iou(boxes, GT[1:]) >= 0.5).sum() == 0
+    assert is_pos.sum() > 0   # the kept box still gives positives
+
+
 def test_gt_source_uses_gt_boxes_and_random_negatives():
     sampler = MimicRegionSampler(num=16, source='gt')
     boxes, is_pos = sampler.sample(proposals(), InstanceData(bboxes=GT))
