@@ -85,3 +85,41 @@ def test_plot_mr_curves(tmp_path):
     good = next(line for line in lines if line.startswith('good run'))
     bad = next(line for line in lines if line.startswith('bad run'))
     assert float(good.split()[-2]) < float(bad.split()[-2])
+
+
+def test_rcnn_on_mimic_regions(tiny_coco, tmp_path):
+    """Both RoI heads on the mimic regions: figures of a mimic run's and of
+    a student-alone checkpoint, a JSON written atomically, bad --out."""
+    import json
+
+    from ..conftest import tiny_data_options, tool_module
+    tool = tool_module('analysis_tools', 'rcnn_on_mimic_regions.py')
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmmimic'):
+        teacher = MODELS.build(Config.fromfile(TINY_CONFIG).model)
+        mimic = MODELS.build(Config.fromfile(MIMIC_CONFIG).model)
+    teacher_ckpt = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict()), teacher_ckpt)
+    ckpt = tmp_path / 'mimic.pth'
+    torch.save(dict(state_dict=mimic.state_dict()), ckpt)
+    alone = tmp_path / 'alone.pth'   # the student's keys only
+    torch.save(dict(state_dict={k: v for k, v in mimic.state_dict().items()
+                                if not k.startswith('mimic_adapter.')}),
+               alone)
+    options = ['--cfg-options', f'model.teacher_ckpt={teacher_ckpt}',
+               *tiny_data_options(tiny_coco)]
+    out = tmp_path / 'stats.json'
+    stats = tool.main([MIMIC_CONFIG, str(ckpt), '--images', '2', '--out',
+                       str(out), *options])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(stats))
+    assert stats['images'] == 2 and stats['regions'] > 0
+    for role in ('teacher', 'student'):
+        assert 0 <= stats[role]['accuracy'] <= 1
+        assert stats[role]['cross_entropy'] >= 0
+    assert stats['kl_teacher_student'] >= 0
+    again = tool.main([MIMIC_CONFIG, str(alone), '--images', '2', *options])
+    assert again['student'] == stats['student']
+    with pytest.raises(SystemExit, match='exists; pass --overwrite'):
+        tool.main([MIMIC_CONFIG, str(ckpt), '--out', str(out), *options])
+    with pytest.raises(SystemExit, match='not a mimic config'):
+        tool.main([TINY_CONFIG, str(ckpt)])
