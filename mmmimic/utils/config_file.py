@@ -1,5 +1,6 @@
 """Reading a config a user names on the command line, with one-line errors."""
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config
 
@@ -46,3 +47,21 @@ def read_config(path: str, key: str = 'CONFIG') -> Config:
         raise ConfigFileError(
             f'{key} {path}: cannot be read ({type(err).__name__}: '
             f'{err})') from None
+
+
+def read_mimic_config(path: str, cfg_options: Optional[dict] = None,
+                      key: str = 'CONFIG') -> Config:
+    """A mimic config (its model names a ``teacher_config``) for a tool, with
+    ``--cfg-options`` merged.
+
+    Raises:
+        ConfigFileError: as :func:`read_config`, or a config that is not a
+            mimic config.
+    """
+    cfg = read_config(path, key)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'teacher_config' not in cfg.get('model', {}):
+        raise ConfigFileError(f'{path}: not a mimic config (model has no '
+                              'teacher_config)')
+    return cfg

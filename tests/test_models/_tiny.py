@@ -19,6 +19,17 @@ def build(cfg):
         return MODELS.build(ConfigDict(cfg))
 
 
+def training_distiller(cfg):
+    """A distiller built as the runner does, in train mode; a teacher
+    without checkpoint (initial weights) is accepted without its warning."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = build(cfg)
+        model.train()
+    return model
+
+
 def save_tiny_teacher(folder) -> tuple:
     """A checkpoint of the tiny teacher (base width 16) as a runner saves it,
     in ``folder``: its path and the state dict."""

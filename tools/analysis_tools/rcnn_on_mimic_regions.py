@@ -36,7 +36,7 @@ from mmmimic.utils.atomic import (
     check_destination,
 )
 from mmmimic.utils.compat import bbox_forward
-from mmmimic.utils.config_file import ConfigFileError, read_config
+from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
 
 ROLES = ('teacher', 'student')
 
@@ -172,14 +172,9 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     try:
-        cfg = read_config(args.config)
+        cfg = read_mimic_config(args.config, args.cfg_options)
     except ConfigFileError as err:
         raise SystemExit(str(err)) from None
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if 'teacher_config' not in cfg.model:
-        raise SystemExit(f'{args.config}: not a mimic config (model has no '
-                         'teacher_config)')
     if args.out:
         try:
             check_destination(args.out, inputs=[args.config, args.checkpoint],

@@ -21,7 +21,7 @@ from mmengine.structures import InstanceData
 
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
-from mmmimic.utils.config_file import ConfigFileError, read_config
+from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
 from mmmimic.visualization import save_figure
 
 
@@ -105,14 +105,9 @@ def main() -> None:
     from mmdet.apis import init_detector
     from mmdet.utils import get_test_pipeline_cfg
     try:
-        cfg = read_config(args.config)
+        cfg = read_mimic_config(args.config, args.cfg_options)
     except ConfigFileError as err:
         raise SystemExit(str(err)) from None
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if 'teacher_config' not in cfg.model:
-        raise SystemExit(f'{args.config}: not a mimic config (model has no '
-                         'teacher_config)')
     model = init_detector(cfg, args.checkpoint, device=args.device)
     if not 0 <= args.level < len(model.mimic_levels):
         raise SystemExit(f'--level {args.level}: the run mimics '

@@ -2,19 +2,16 @@
 MimicStep of tensors alone, and as the mimic_loss of a small distiller."""
 import os.path as osp
 import re
-import warnings
 
 import pytest
 import torch
-from mmengine.config import ConfigDict
-from mmengine.registry import DefaultScope
 
 from mmmimic.models.losses import BaseMimicLoss, MimicStep
 from mmmimic.registry import MODELS
 from mmmimic.utils import register_all_modules
 
 from ...conftest import REPO_ROOT
-from .._tiny import batch, distiller_cfg
+from .._tiny import batch, distiller_cfg, training_distiller
 
 PAGE = osp.join(REPO_ROOT, 'docs', 'en', 'user_guides', 'write_a_mimic_term.md')
 
@@ -64,11 +61,7 @@ def test_the_example_on_tensors_alone(term_class):
 def test_the_example_as_the_mimic_loss_of_a_distiller(term_class):
     cfg = distiller_cfg(None, student_base=8, teacher_base=16,
                         mimic_loss=dict(type='RoICosineMimicLoss'))
-    with DefaultScope.overwrite_default_scope('mmmimic'), \
-            warnings.catch_warnings():
-        warnings.simplefilter('ignore')   # teacher_ckpt None: initial weights
-        model = MODELS.build(ConfigDict(cfg))
-        model.train()
+    model = training_distiller(cfg)
     assert isinstance(model.mimic_loss, term_class)
     inputs, samples = batch(model)
     losses = model.loss(inputs, samples)

@@ -19,7 +19,7 @@ from mmmimic.models.losses import (
 from mmmimic.registry import MODELS
 from mmmimic.utils import register_all_modules
 
-from .._tiny import batch, distiller_cfg
+from .._tiny import batch, distiller_cfg, training_distiller
 
 register_all_modules()
 
@@ -28,11 +28,7 @@ def test_the_tap_hands_every_term_one_step():
     cfg = distiller_cfg(None, student_base=8, teacher_base=8,
                         stage2_mimic=dict(type='Stage2MimicLoss'),
                         logit_mimic=dict(type='LogitMimicLoss'))
-    with DefaultScope.overwrite_default_scope('mmmimic'), \
-            warnings.catch_warnings():
-        warnings.simplefilter('ignore')   # teacher_ckpt None: initial weights
-        model = MODELS.build(ConfigDict(cfg))
-        model.train()
+    model = training_distiller(cfg)
     assert [type(t) for t in model.mimic_terms] == [
         RoIMimicLoss, Stage2MimicLoss, LogitMimicLoss]
     inputs, samples = batch(model)
