@@ -34,8 +34,10 @@ log() { printf '[install] %s\n' "$*"; }
 die() { printf '[install] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # The fingerprint of everything that decides what gets installed.
+# (requirements/docs.txt is not: the documentation site has its own environment)
 fingerprint() {
-    cat "$REPO/tools/install.sh" "$REPO/setup.py" "$REPO"/requirements/*.txt \
+    cat "$REPO/tools/install.sh" "$REPO/setup.py" \
+        $(ls "$REPO"/requirements/*.txt | grep -v '/docs\.txt$') \
         | sha256sum | cut -d' ' -f1
     echo "$TORCH_SPECS"
     # what setup.py links into mmmimic/.mim
