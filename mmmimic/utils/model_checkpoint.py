@@ -9,7 +9,7 @@ same reader and check (``tools/test.py``).
 """
 import logging
 import re
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -117,6 +117,30 @@ def check_finite(state: Dict[str, Any], name: str) -> None:
                 f'{name}: {key} holds {bad} NaN or inf value(s) of '
                 f'{value.numel()}: the weights are not usable (a run that '
                 'diverged?); use an earlier checkpoint of that run')
+
+
+def load_checked_weights(model: nn.Module, filename: str,
+                         key: str = 'CHECKPOINT',
+                         optional_prefixes: Sequence[str] = ()) -> None:
+    """Load the weights of ``filename`` into ``model`` through the safe
+    loader, refusing a checkpoint of another model (keys the file has and the
+    model lacks are ignored; the model's keys under ``optional_prefixes``
+    may be absent from the file and keep their values).
+
+    Raises:
+        CheckpointNotFoundError, DamagedCheckpointError,
+        UnsafeCheckpointError, CheckpointMismatchError: naming ``key``.
+    """
+    state = checkpoint_state_dict(safe_load_checkpoint(
+        filename, map_location='cpu', key=key))
+    prefixes = tuple(optional_prefixes)
+    if prefixes:
+        kept = {k: v for k, v in model.state_dict().items()
+                if k.startswith(prefixes)}
+        state = {**kept, **state}
+    check_checkpoint_matches(model, state, f'{key}={filename!r}',
+                             allow_unexpected=True)
+    model.load_state_dict(state, strict=False)
 
 
 def _target_model(model: nn.Module) -> nn.Module:

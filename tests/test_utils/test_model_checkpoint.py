@@ -8,6 +8,7 @@ from mmmimic.utils.model_checkpoint import (
     check_checkpoint_matches,
     checkpoint_state_dict,
     compare_state_dict,
+    load_checked_weights,
 )
 from mmmimic.utils.safe_load import CheckpointMismatchError
 
@@ -98,3 +99,20 @@ def test_a_teacher_with_nan_weights_is_refused_before_training(
                        match=f'model.teacher_ckpt=.*diverged.pth.*{key} '
                        'holds 1 NaN'):
         load_teacher_checkpoint(teacher, str(bad))
+
+
+def test_load_checked_weights_allows_only_the_optional_keys_to_be_absent(
+        tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    torch.manual_seed(0)
+    saved = nn.Sequential(nn.Linear(2, 2))   # only the first layer's keys
+    path = tmp_path / 'part.pth'
+    torch.save(dict(state_dict=saved.state_dict()), path)
+    kept = model[1].weight.detach().clone()
+    load_checked_weights(model, str(path), optional_prefixes=('1.', ))
+    assert torch.equal(model[0].weight, saved[0].weight)
+    assert torch.equal(model[1].weight, kept)
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"CHECKPOINT='.*part.pth' is a checkpoint of "
+                       r'another model: 2 key\(s\) of the model missing'):
+        load_checked_weights(model, str(path))

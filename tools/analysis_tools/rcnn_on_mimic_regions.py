@@ -60,27 +60,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build(cfg, checkpoint: str):
     """The distiller with the checkpoint's student weights and the teacher's
-    own (read through the safe loader), BN layers in eval mode."""
+    own (both read through the safe loader), BN layers in eval mode."""
     from mmengine.registry import DefaultScope
 
     from mmmimic.registry import MODELS
-    from mmmimic.utils.model_checkpoint import (
-        check_checkpoint_matches,
-        checkpoint_state_dict,
-    )
-    from mmmimic.utils.safe_load import safe_load_checkpoint
+    from mmmimic.utils.model_checkpoint import load_checked_weights
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
                                                       'mmmimic')):
         model = MODELS.build(cfg.model)
-    state = checkpoint_state_dict(safe_load_checkpoint(
-        checkpoint, map_location='cpu', key='CHECKPOINT'))
-    adapter = {k: v for k, v in model.state_dict().items()
-               if k.startswith('mimic_adapter.')}
     # the student's keys must all be there; the adapter's may be absent
-    state = {**adapter, **state}
-    check_checkpoint_matches(model, state, f'CHECKPOINT={checkpoint!r}',
-                             allow_unexpected=True)
-    model.load_state_dict(state, strict=False)
+    load_checked_weights(model, checkpoint,
+                         optional_prefixes=('mimic_adapter.', ))
     model.train()     # training's proposal and region path ...
     for module in model.modules():
         if isinstance(module, _BatchNorm):

@@ -22,6 +22,7 @@ from mmengine.structures import InstanceData
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
+from mmmimic.utils.model_checkpoint import load_checked_weights
 from mmmimic.visualization import save_figure
 
 
@@ -108,7 +109,10 @@ def main() -> None:
         cfg = read_mimic_config(args.config, args.cfg_options)
     except ConfigFileError as err:
         raise SystemExit(str(err)) from None
-    model = init_detector(cfg, args.checkpoint, device=args.device)
+    # weights through the safe loader (a pickle that would run code is
+    # refused, another model's checkpoint named), not mmengine's
+    model = init_detector(cfg, None, device=args.device)
+    load_checked_weights(model, args.checkpoint)
     if not 0 <= args.level < len(model.mimic_levels):
         raise SystemExit(f'--level {args.level}: the run mimics '
                          f'{len(model.mimic_levels)} level(s)')
