@@ -14,8 +14,8 @@ from mmmimic.datasets.caltech.convert import (
     read_bbgt_txt,
     split_file_name,
 )
-from mmmimic.datasets.caltech.positives import visibility_ratio
 from mmmimic.datasets.caltech.io import VbbAnnotation, VbbObject, write_seq, write_vbb
+from mmmimic.datasets.caltech.positives import visibility_ratio
 
 from ..conftest import REPO_ROOT
 
