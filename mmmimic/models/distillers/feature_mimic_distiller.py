@@ -1,6 +1,4 @@
 import inspect
-import logging
-import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -17,7 +15,7 @@ from ..data_preprocessors.scaled_det_data_preprocessor import (
     rescale_boxes,
     scale_batch,
 )
-from ..losses.mimic_step import BaseMimicLoss
+from ..losses.mimic_step import BaseMimicLoss, build_mimic_term
 from .levels import align_maps, level_strides, match_levels, probe_levels
 from .mimic_checks import (
     check_adapter_channels,
@@ -34,41 +32,6 @@ from .teacher import (
     renormalise,
     same_normalisation,
 )
-
-#: the term each slot held before every slot took ``dict(type=...)``
-#: (stage2_mimic / logit_mimic were their term's arguments alone)
-LEGACY_TERM_TYPES = dict(stage2_mimic='Stage2MimicLoss',
-                         logit_mimic='LogitMimicLoss')
-
-
-def build_mimic_term(slot: str, cfg: OptConfigType) -> Optional[BaseMimicLoss]:
-    """The mimic term of ``model.<slot>`` (None when unset).
-
-    ``cfg`` is ``dict(type=..., ...)`` naming a registered
-    :class:`BaseMimicLoss`. For one release, ``stage2_mimic`` and
-    ``logit_mimic`` without ``type`` still mean their former term, with a
-    :class:`DeprecationWarning`.
-    """
-    if cfg is None:
-        return None
-    cfg = dict(cfg)
-    if 'type' not in cfg:
-        if slot not in LEGACY_TERM_TYPES:
-            raise ValueError(
-                f'model.{slot}={cfg!r} has no type: give the term, e.g. '
-                f"{slot}=dict(type='RoIMimicLoss', ...)")
-        cfg['type'] = LEGACY_TERM_TYPES[slot]
-        message = (f'model.{slot} without a type is deprecated and will stop '
-                   f"working in the next release: write {slot}=dict(type="
-                   f"'{cfg['type']}', ...)")
-        warnings.warn(message, DeprecationWarning, stacklevel=3)
-        print_log(message, logger='current', level=logging.WARNING)
-    term = build_in_mmmimic(MODELS, cfg)
-    if not isinstance(term, BaseMimicLoss):
-        raise TypeError(
-            f'model.{slot}: {type(term).__name__} is not a mimic term (a '
-            'subclass of mmmimic.models.losses.BaseMimicLoss)')
-    return term
 
 
 @MODELS.register_module()

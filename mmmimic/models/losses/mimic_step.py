@@ -1,8 +1,14 @@
-"""What one training step of a distiller offers its mimic terms."""
-from typing import Callable, Dict, Iterable, List, Tuple, Union
+"""What one training step of a distiller offers its mimic terms, and how a
+term is built from a distiller's config slot."""
+import logging
+import warnings
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import torch.nn as nn
+from mmengine.logging import print_log
 from torch import Tensor
+
+from mmmimic.registry import MODELS, build_in_mmmimic
 
 
 class MimicStep:
@@ -127,4 +133,41 @@ def zero_through(tensors: List[Tensor]) -> Tensor:
     return sum(t.sum() for t in tensors) * 0.0
 
 
-__all__ = ['MimicStep', 'BaseMimicLoss', 'zero_through']
+#: the term each slot held before every slot took ``dict(type=...)``
+#: (stage2_mimic / logit_mimic were their term's arguments alone)
+LEGACY_TERM_TYPES = dict(stage2_mimic='Stage2MimicLoss',
+                         logit_mimic='LogitMimicLoss')
+
+
+def build_mimic_term(slot: str, cfg: Optional[dict]
+                     ) -> Optional[BaseMimicLoss]:
+    """The mimic term of ``model.<slot>`` (None when unset).
+
+    ``cfg`` is ``dict(type=..., ...)`` naming a registered
+    :class:`BaseMimicLoss`. For one release, ``stage2_mimic`` and
+    ``logit_mimic`` without ``type`` still mean their former term, with a
+    :class:`DeprecationWarning`.
+    """
+    if cfg is None:
+        return None
+    cfg = dict(cfg)
+    if 'type' not in cfg:
+        if slot not in LEGACY_TERM_TYPES:
+            raise ValueError(
+                f'model.{slot}={cfg!r} has no type: give the term, e.g. '
+                f"{slot}=dict(type='RoIMimicLoss', ...)")
+        cfg['type'] = LEGACY_TERM_TYPES[slot]
+        message = (f'model.{slot} without a type is deprecated and will stop '
+                   f"working in the next release: write {slot}=dict(type="
+                   f"'{cfg['type']}', ...)")
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        print_log(message, logger='current', level=logging.WARNING)
+    term = build_in_mmmimic(MODELS, cfg)
+    if not isinstance(term, BaseMimicLoss):
+        raise TypeError(
+            f'model.{slot}: {type(term).__name__} is not a mimic term (a '
+            'subclass of mmmimic.models.losses.BaseMimicLoss)')
+    return term
+
+
+__all__ = ['MimicStep', 'BaseMimicLoss', 'zero_through', 'build_mimic_term']
