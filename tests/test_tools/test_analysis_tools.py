@@ -109,8 +109,12 @@ def test_rcnn_on_mimic_regions(tiny_coco, tmp_path):
     options = ['--cfg-options', f'model.teacher_ckpt={teacher_ckpt}',
                *tiny_data_options(tiny_coco)]
     out = tmp_path / 'stats.json'
-    stats = tool.main([MIMIC_CONFIG, str(ckpt), '--images', '2', '--out',
-                       str(out), *options])
+    # whatever default scope an earlier caller left (here mmdet's, where a
+    # scoped 'mmdet.X' type finds no parent's transform), the tool builds
+    # its pipeline in the config's own scope
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        stats = tool.main([MIMIC_CONFIG, str(ckpt), '--images', '2',
+                           '--out', str(out), *options])
     assert json.loads(out.read_text()) == json.loads(json.dumps(stats))
     assert stats['images'] == 2 and stats['regions'] > 0
     for role in ('teacher', 'student'):

@@ -177,9 +177,15 @@ def main(argv=None) -> dict:
     pipeline = list(dataset_cfg.pipeline)
     # the test pipeline with the boxes: annotations loaded after the image
     pipeline.insert(1, dict(type='mmdet.LoadAnnotations', with_bbox=True))
-    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[], test_mode=False,
-                                  filter_cfg=None))
-    transform = Compose(pipeline)
+    # built in the config's scope, as the runner does: a scoped type such as
+    # 'mmdet.LoadImageFromFile' is not found when the current default scope
+    # happens to be 'mmdet' itself (MMEngine then searches no parent)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
+                                                      'mmmimic')):
+        dataset = DATASETS.build(dict(dataset_cfg, pipeline=[],
+                                      test_mode=False, filter_cfg=None))
+        transform = Compose(pipeline)
     parts = []
     from mmengine.utils import ProgressBar
     count = min(args.images, len(dataset))
