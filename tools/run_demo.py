@@ -162,8 +162,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--report-only', action='store_true',
                         help='train and test nothing: the tables and figures '
                         'from what WORK_DIR/results.json holds (speed '
-                        'measured again for the rows whose checkpoints are '
-                        'in WORK_DIR)')
+                        'measured again, beside the teacher, only for the '
+                        'rows whose checkpoints are in WORK_DIR)')
     parser.add_argument('--ablations', nargs='+', default=[],
                         metavar='NAME',
                         help='also train and test these rows of '
@@ -488,11 +488,16 @@ def mean(values) -> float:
 
 def speed_up(stats: Dict[str, dict], role: str,
              key: str = 'latency_ms') -> str:
-    """The teacher's latency over the row's, in one runtime."""
-    teacher, row = stats.get('teacher', {}), stats.get(role, {})
-    if teacher.get(key) is None or row.get(key) is None:
+    """The teacher's latency over the row's, in one runtime: the teacher's
+    as measured beside the row (one run), else (results of an earlier
+    version) the teacher row's."""
+    row = stats.get(role, {})
+    teacher = row.get(f'teacher_{key}')
+    if teacher is None:
+        teacher = stats.get('teacher', {}).get(key)
+    if teacher is None or row.get(key) is None:
         return '-'
-    return f'{teacher[key] / row[key]:.2f}x'
+    return f'{teacher / row[key]:.2f}x'
 
 
 
@@ -569,7 +574,10 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
         role, seed = name.split(', seed ')
         styles[name] = dict(color=colours[role],
                             linestyle=dashes[keys.index(seed) % len(dashes)])
-    save_mr_curves(curves, png, styles)
+    if curves:
+        save_mr_curves(curves, png, styles)
+    else:   # --report-only in a work dir without predictions
+        png = None
     print(table)
     print(summary)
     if any(r.name in ABLATIONS for r in rows):
@@ -589,7 +597,9 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
             title='demo ablations: MR-2 per seed (dots) and mean (bar)')
         print(f'ablation figure: {osp.relpath(figure, REPO)}')
     atomic_write_bytes(osp.join(work_dir, 'results.md'), text.encode())
-    print(f'MR-FPPI curves: {osp.relpath(png, REPO)}; table: '
+    curves_at = osp.relpath(png, REPO) if png else \
+        'none (no predictions in the work dir)'
+    print(f'MR-FPPI curves: {curves_at}; table: '
           f'{osp.relpath(osp.join(work_dir, "results.md"), REPO)}')
     return table
 
@@ -662,7 +672,13 @@ def main() -> None:
 
     print('[3/4] training and testing', flush=True)
     run_parallel(jobs, args.jobs, record)
-    mrs = {row.role: store.current(row.role, keys[row.role]) for row in rows}
+    # the asked seeds only (the teacher: the seed it was trained with), so
+    # that a table of seeds 1-3 is not mixed with a seed 0 that chose a
+    # weight, whatever else results.json holds
+    mrs = {row.role: {seed: mr for seed, mr in
+                      store.current(row.role, keys[row.role]).items()
+                      if row.role == 'teacher' or int(seed) in args.seeds}
+           for row in rows}
     curves = {}
     for row in rows[:3]:
         for seed in mrs[row.role]:
@@ -679,16 +695,26 @@ def main() -> None:
     if not onnx:
         print('  onnx / onnxruntime not installed: no ONNX Runtime column '
               '(pip install -r requirements/deploy.txt)', flush=True)
+    # (--report-only: only rows whose checkpoints are here, with the teacher
+    # beside them; the teacher alone is not measured again, so the table of
+    # a results.json without checkpoints prints as it was recorded)
+    to_measure = {row.role: (row.config, checkpoints[row.role])
+                  for row in rows if row.role in checkpoints}
+    if args.report_only and set(to_measure) == {'teacher'}:
+        to_measure = {}
     measured = in_new_process(
-        deployed_stats,
-        {row.role: (row.config, checkpoints[row.role]) for row in rows
-         if row.role in checkpoints}, first_test_image(data_dir),
-        3 if args.quick else 20, args.threads, onnx)
+        deployed_stats, to_measure, first_test_image(data_dir),
+        3 if args.quick else 20, args.threads, onnx) if to_measure else {}
+    teacher_now = measured.get('teacher', {})
     for role, st in measured.items():
-        store.record_stats(role, dict(
-            params_m=st['params'], gflops=st['gflops'],
-            latency_ms=st['latency_ms'],
-            onnx_latency_ms=st.get('onnx_latency_ms')))
+        figures = dict(params_m=st['params'], gflops=st['gflops'],
+                       latency_ms=st['latency_ms'],
+                       onnx_latency_ms=st.get('onnx_latency_ms'))
+        if role != 'teacher' and teacher_now:
+            figures.update(
+                teacher_latency_ms=teacher_now['latency_ms'],
+                teacher_onnx_latency_ms=teacher_now.get('onnx_latency_ms'))
+        store.record_stats(role, figures)
     stats = {row.role: {k: store.data['models'][row.role].get(k)
                         for k in STAT_KEYS} for row in rows
              if 'latency_ms' in store.data['models'].get(row.role, {})}

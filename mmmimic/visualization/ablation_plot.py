@@ -25,7 +25,9 @@ def save_ablation_plot(rows: Dict[str, Dict[str, float]], path: str,
         ax.barh(i, mean, height=0.6, color='tab:blue', alpha=0.3)
         ax.plot(values, [i] * len(values), 'o', color='tab:blue',
                 markersize=4)
-        ax.text(mean, i, f' {mean:.1f}', va='center', fontsize=7)
+        # the mean's label right of the bar and of every dot, not on them
+        ax.text(max(values) + 1, i, f'mean {mean:.1f}', va='center',
+                fontsize=7)
     colours = ['black', 'tab:red', 'tab:green', 'tab:purple']
     for k, (name, value) in enumerate((references or {}).items()):
         ax.axvline(value, color=colours[k % len(colours)], linestyle='--',

@@ -86,6 +86,8 @@ def test_ablation_rows_reuse_the_finished_rows(quick_demo):
     assert {'params_m', 'gflops', 'latency_ms', 'onnx_latency_ms'} <= set(
         models['spp'])
     assert models['spp']['keys']['3'] != models['mimic']['keys']['3']
+    # the speed-up's teacher was measured beside the row, in the same run
+    assert models['spp']['teacher_latency_ms'] > 0
     # the table again from results.json alone, nothing trained or tested
     proc = subprocess.run(
         [sys.executable, DEMO, '--quick', '--seeds', '3', '4', '--ablations',
@@ -95,6 +97,9 @@ def test_ablation_rows_reuse_the_finished_rows(quick_demo):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert 'started' not in proc.stdout
     assert 'roi_align, seed 3: not in results.json, left out' in proc.stdout
+    # the table of the seeds asked for: the student's seed 5 is left out
+    assert 'MR-2 seed 3 |' in proc.stdout
+    assert 'seed 5' not in proc.stdout
     assert '| spp | 5. pixel-wise comparison is better than SPP | mimic |' \
         in proc.stdout
     assert json.load(open(work / 'results.json'))['models']['spp']['mr'] == \
