@@ -24,7 +24,7 @@ from .mimic_checks import (
     parse_mimic_levels,
 )
 from .mimic_tap import MimicTap
-from .student_class import mimic_class, student_detector_class
+from .student_class import mimic_class, new_joined_instance, student_detector_class
 from .teacher import (
     TeacherConfig,
     build_teacher,
@@ -111,6 +111,16 @@ class FeatureMimicDistiller(CarriesUnregisteredModules, TwoStageDetector):
         the class the user configured."""
         student = student_detector_class(student_type)
         return super().__new__(mimic_class(cls, student))
+
+    def __reduce_ex__(self, protocol: int):
+        """Pickled (``torch.save(model)``, a spawned worker) through the
+        distiller's and the student's classes, which a pickle can name, not
+        the joined class made at run time."""
+        reduced = super().__reduce_ex__(protocol)
+        joined = type(self).__dict__.get('joined_from')
+        if joined is None or not isinstance(reduced, tuple):
+            return reduced
+        return (new_joined_instance, joined) + tuple(reduced[2:])
 
     def __init__(self,
                  backbone: ConfigType,

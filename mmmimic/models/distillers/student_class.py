@@ -40,6 +40,15 @@ def mimic_class(distiller: type, student: type) -> type:
     if key not in _MIMIC_CLASSES:
         name = f'{distiller.__name__}[{student.__name__}]'
         _MIMIC_CLASSES[key] = type(name, (distiller, student), dict(
-            student_class=student, __module__=distiller.__module__,
-            __qualname__=name, __doc__=distiller.__doc__))
+            student_class=student, joined_from=key,
+            __module__=distiller.__module__, __qualname__=name,
+            __doc__=distiller.__doc__))
     return _MIMIC_CLASSES[key]
+
+
+def new_joined_instance(distiller: type, student: type):
+    """A bare instance of ``distiller`` joined with ``student``, for
+    unpickling: the joined class is made at run time, so a pickle cannot
+    name it, and names the two classes instead (their state follows)."""
+    cls = mimic_class(distiller, student)
+    return object.__new__(cls)

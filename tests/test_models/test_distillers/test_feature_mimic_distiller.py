@@ -16,6 +16,7 @@ from .._tiny import (
     build,
     distiller_cfg,
     tiny_detector,
+    training_distiller,
 )
 
 register_all_modules()
@@ -383,3 +384,29 @@ def test_mixed_into_an_mmdet_config_file():
     inputs, samples = batch(model, shape=(3, 128, 160))
     losses = model.loss(inputs, samples)
     assert torch.isfinite(losses['loss_mimic']) and losses['loss_mimic'] > 0
+
+
+@pytest.mark.parametrize('student_type', [None, 'mmdet.FasterRCNN'])
+def test_a_distiller_pickles_and_copies(tiny_teacher_ckpt, student_type):
+    """torch.save(model) and a spawned worker pickle the model: the class
+    joined with the student's own at run time is named through its two
+    classes; the copy is the same class with the same weights and teacher."""
+    import pickle
+    path, _ = tiny_teacher_ckpt
+    model = training_distiller(distiller_cfg(path, student_type=student_type))
+    model.load_teacher_weights()
+    again = pickle.loads(pickle.dumps(model))
+    copied = copy.deepcopy(model)
+    for other in (again, copied):
+        assert type(other) is type(model)
+        assert other.teacher is not model.teacher
+        state, other_state = model.state_dict(), other.state_dict()
+        assert sorted(state) == sorted(other_state)
+        assert all(torch.equal(state[k], other_state[k]) for k in state)
+        for mine, theirs in zip(model.teacher.parameters(),
+                                other.teacher.parameters()):
+            assert torch.equal(mine, theirs) and not theirs.requires_grad
+    if student_type:
+        assert type(again).__name__ == 'FeatureMimicDistiller[FasterRCNN]'
+        from mmdet.models.detectors import FasterRCNN
+        assert isinstance(again, FasterRCNN)
