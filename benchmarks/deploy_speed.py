@@ -52,7 +52,12 @@ from mmmimic.models.distillers.student_export import (  # noqa: E402
     deployed_model,
 )
 from mmmimic.utils import register_all_modules  # noqa: E402
-from mmmimic.utils.benchmark import markdown_table  # noqa: E402
+from mmmimic.utils.benchmark import (  # noqa: E402
+    add_json_arguments,
+    check_json_destination,
+    markdown_table,
+    write_json,
+)
 
 DEMO = osp.join(REPO, 'configs', 'demo')
 TEACHER = ('teacher', osp.join(
@@ -87,8 +92,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--quick', action='store_true',
                         help='one small size, 2 rounds (for tests)')
-    parser.add_argument('--json', help='also write the figures here')
+    add_json_arguments(parser)
     args = parser.parse_args()
+    check_json_destination(parser, args)
     if args.rounds < 1 or args.threads < 1:
         parser.error('--rounds and --threads are at least 1')
     return args
@@ -221,10 +227,7 @@ def main() -> None:
           'Runtime: profiler kernel times)')
     print(markdown_table(['input', 'model', 'runtime'] + list(STAGES) +
                          [UNMAPPED, 'sum'], stage_rows))
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(threads=args.threads, results=results), f,
-                      indent=1)
+    write_json(args.json, dict(threads=args.threads, results=results))
 
 
 if __name__ == '__main__':

@@ -12,7 +12,6 @@ student (1/2-Inception Faster R-CNN, 640x480, batch 2) at 512 RoIs per image.
 Goal: under 2 %.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 
@@ -21,7 +20,13 @@ import torch
 import mmmimic  # noqa: F401
 from mmmimic.models import RoIMimicLoss
 from mmmimic.utils import register_all_modules
-from mmmimic.utils.benchmark import markdown_table, median_ms
+from mmmimic.utils.benchmark import (
+    add_json_arguments,
+    check_json_destination,
+    markdown_table,
+    median_ms,
+    write_json,
+)
 
 STRIDE = 16
 
@@ -38,8 +43,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='one small setting, 1 repeat (for tests)')
-    parser.add_argument('--json', help='also write the figures here')
-    return parser.parse_args()
+    add_json_arguments(parser)
+    args = parser.parse_args()
+    check_json_destination(parser, args)
+    return args
 
 
 def make_rois(n: int, batch: int, width: int, height: int,
@@ -157,9 +164,7 @@ def main() -> None:
               '(goal < 2 %)')
         summary.update(student_step_ms=step, pixel_512_ms=pixel,
                        pixel_share=share)
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(summary, f, indent=1)
+    write_json(args.json, summary)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,6 @@ i.e. what the mimic machinery (region sampling, adapter, loss and their
 backward) costs beyond running the teacher. Goal: <= 1.05.
 """
 import argparse
-import json
 import os.path as osp
 import warnings
 
@@ -26,7 +25,14 @@ from mmengine.registry import DefaultScope
 import mmmimic  # noqa: F401
 from mmmimic.registry import MODELS
 from mmmimic.utils import register_all_modules
-from mmmimic.utils.benchmark import interleaved_ms, markdown_table, synthetic_batch
+from mmmimic.utils.benchmark import (
+    add_json_arguments,
+    check_json_destination,
+    interleaved_ms,
+    markdown_table,
+    synthetic_batch,
+    write_json,
+)
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
 # name: (student config, mimic config, (height, width), batch size)
@@ -49,8 +55,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='small images, 2 rounds, 1 warm-up (for tests)')
-    parser.add_argument('--json', help='also write the figures here')
-    return parser.parse_args()
+    add_json_arguments(parser)
+    args = parser.parse_args()
+    check_json_destination(parser, args)
+    return args
 
 
 def build(config: str, device: str):
@@ -110,11 +118,9 @@ def main() -> None:
     print(markdown_table(header, rows))
     print('overhead = mimic step / (student step + teacher forward); goal '
           '<= 1.05')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(device=args.device,
-                           threads=torch.get_num_threads(), results=results),
-                      f, indent=1)
+    write_json(args.json, dict(device=args.device,
+                               threads=torch.get_num_threads(),
+                               results=results))
 
 
 if __name__ == '__main__':

@@ -9,11 +9,16 @@ an R-FCN on VOC (2 images, 49 x 25 score maps of 38 x 63, 600 RoIs, k = 7).
 """
 import argparse
 import importlib.util
-import json
 import os.path as osp
 import time
 
 import torch
+
+from mmmimic.utils.benchmark import (
+    add_json_arguments,
+    check_json_destination,
+    write_json,
+)
 
 HERE = osp.dirname(osp.abspath(__file__))
 spec = importlib.util.spec_from_file_location('ps_roi_pool', osp.join(
@@ -52,8 +57,9 @@ def median_ms(fn, repeats, warmup, cuda):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--json', help='also write the figures here')
+    add_json_arguments(parser)
     args = parser.parse_args()
+    check_json_destination(parser, args)
     cuda = torch.cuda.is_available()
     devices = ['cpu', 'cuda'] if cuda else ['cpu']
     g = torch.Generator().manual_seed(0)
@@ -94,9 +100,7 @@ def main():
     for key, value in res.items():
         print(f'{key:<{width}}  {value:.3g}' if isinstance(value, float)
               else f'{key:<{width}}  {value}')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(res, f, indent=1)
+    write_json(args.json, res)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,6 @@ reference points: a 2.5x faster Inception student competitive with the teacher,
 """
 import argparse
 import importlib.util
-import json
 import os.path as osp
 
 import torch
@@ -24,7 +23,14 @@ from mmengine.registry import DefaultScope
 import mmmimic  # noqa: F401
 from mmmimic.registry import MODELS
 from mmmimic.utils import register_all_modules
-from mmmimic.utils.benchmark import complexity, markdown_table, predict_ms
+from mmmimic.utils.benchmark import (
+    add_json_arguments,
+    check_json_destination,
+    complexity,
+    markdown_table,
+    predict_ms,
+    write_json,
+)
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
 MODELS_TO_TIME = [
@@ -48,8 +54,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='one small size, 1 repeat (for tests)')
-    parser.add_argument('--json', help='also write the figures here')
-    return parser.parse_args()
+    add_json_arguments(parser)
+    args = parser.parse_args()
+    check_json_destination(parser, args)
+    return args
 
 
 def build(config: str, device: str):
@@ -119,9 +127,7 @@ def main() -> None:
                           'images / s', 'speed-up'] + (
                               ['ONNX Runtime ms', 'speed-up (ONNX Runtime)']
                               if onnx else []), rows))
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(device=device, results=results), f, indent=1)
+    write_json(args.json, dict(device=device, results=results))
 
 
 if __name__ == '__main__':

@@ -222,3 +222,34 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
              '|' + '|'.join('---' for _ in header) + '|']
     lines += ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in rows]
     return '\n'.join(lines)
+
+
+def add_json_arguments(parser) -> None:
+    """``--json FILE`` (the figures, written atomically) and ``--overwrite``
+    (replace an existing FILE), as every benchmark takes them."""
+    parser.add_argument('--json', help='also write the figures to this new '
+                        '.json file')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --json file')
+
+
+def check_json_destination(parser, args) -> None:
+    """Refuse a bad ``--json`` (an existing file without ``--overwrite``, a
+    folder, another suffix) through ``parser.error``, before any timing."""
+    from .atomic import DestinationError, check_destination
+    if args.json:
+        try:
+            check_destination(args.json, overwrite=args.overwrite,
+                              suffix='.json')
+        except DestinationError as err:
+            parser.error(f'--json {err}')
+
+
+def write_json(path: Optional[str], figures: dict) -> None:
+    """``figures`` as JSON at ``path`` (if given), through a temporary file
+    renamed into place: no half-written file is left."""
+    import json
+
+    from .atomic import atomic_write_bytes
+    if path:
+        atomic_write_bytes(path, json.dumps(figures, indent=1).encode())

@@ -1,4 +1,8 @@
-"""Measurement helpers: FLOPs on noise or on a given image, latency."""
+"""Measurement helpers: FLOPs on noise or on a given image, latency; the
+benchmarks' --json files."""
+import json
+
+import pytest
 import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
@@ -58,3 +62,61 @@ def test_noise_input_is_made_on_the_models_device(monkeypatch):
     assert complexity(model, (96, 128))['gflops'] == 1.0
     assert seen == [torch.device('meta')]
     assert model_device(torch.nn.ReLU()) == torch.device('cpu')
+
+
+@pytest.mark.parametrize('script', ['deploy_speed.py', 'mimic_loss.py',
+                                    'mimic_overhead.py', 'ps_roi_pool.py',
+                                    'student_speed.py'])
+def test_benchmark_json_is_never_overwritten_unasked(script, tmp_path):
+    """Every benchmark refuses an existing --json file before it times
+    anything, and leaves the file as it was."""
+    import os.path as osp
+    import subprocess
+    import sys
+
+    from ..conftest import REPO_ROOT
+    old = tmp_path / 'figures.json'
+    old.write_text('{"kept": true}')
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'benchmarks', script),
+         '--json', str(old)], capture_output=True, text=True,
+        cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f'--json {old} exists; pass --overwrite to replace it' in \
+        proc.stderr
+    assert old.read_text() == '{"kept": true}'
+    assert [p.name for p in tmp_path.iterdir()] == ['figures.json']
+
+
+def test_benchmark_json_destination_checks(tmp_path, capsys):
+    """A folder or another suffix is refused too; --overwrite allows an
+    existing file; no --json, nothing to check."""
+    import argparse
+
+    from mmmimic.utils.benchmark import add_json_arguments, check_json_destination
+    parser = argparse.ArgumentParser(prog='bench')
+    add_json_arguments(parser)
+    old = tmp_path / 'figures.json'
+    old.write_text('{}')
+    folder = tmp_path / 'folder.json'
+    folder.mkdir()
+    for argv, says in (([str(folder)], 'is a folder'),
+                       ([str(tmp_path / 'figures.txt')], 'must end in .json'),
+                       ([str(old)], 'exists; pass --overwrite')):
+        args = parser.parse_args(['--json'] + argv)
+        with pytest.raises(SystemExit):
+            check_json_destination(parser, args)
+        err = capsys.readouterr().err
+        assert f'bench: error: --json {argv[0]}' in err and says in err
+    for argv in (['--json', str(old), '--overwrite'], []):
+        check_json_destination(parser, parser.parse_args(argv))
+
+
+def test_write_json_replaces_atomically(tmp_path):
+    from mmmimic.utils.benchmark import write_json
+    path = tmp_path / 'figures.json'
+    write_json(str(path), dict(results=[1.5]))
+    write_json(str(path), dict(results=[2.5]))
+    write_json(None, dict(results=[3.5]))   # no --json: nothing written
+    assert json.loads(path.read_text()) == dict(results=[2.5])
+    assert [p.name for p in tmp_path.iterdir()] == ['figures.json']
