@@ -99,6 +99,8 @@ ABLATIONS = {
               'alone'),
     'gt_regions': ('mimic', +1, '3. ground-truth regions are somewhat worse '
                    'than the student\'s own proposals'),
+    'random_regions': ('mimic', +1, '3. (follow-up) proposals taken at '
+                       'random are worse than the top-scoring ones'),
     'no_norm': ('mimic', +1, '4. without per-region normalisation mimic is '
                 'worse (unstable)'),
     'spp': ('mimic', +1, '5. pixel-wise comparison is better than SPP'),

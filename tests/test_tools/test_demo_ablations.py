@@ -25,7 +25,8 @@ def test_every_row_has_its_config_and_says_its_finding_first(run_demo):
     files = {osp.basename(p)[:-3]
              for p in glob.glob(osp.join(ABLATION_DIR, '*.py'))}
     assert files == set(run_demo.ABLATIONS) == {
-        'wholemap', 'logit', 'gt_regions', 'no_norm', 'spp', 'roi_align',
+        'wholemap', 'logit', 'gt_regions', 'random_regions', 'no_norm',
+        'spp', 'roi_align',
         'two_stage', 'half_input_alone', 'half_input_deconv',
         'half_input_adapter', 'w0.25_alone', 'w0.25'}
     for name, (reference, expected, finding) in run_demo.ABLATIONS.items():
