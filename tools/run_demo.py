@@ -209,6 +209,16 @@ def check_args(parser: argparse.ArgumentParser,
     if args.work_dir and osp.exists(args.work_dir) and \
             not osp.isdir(args.work_dir):
         parser.error(f'--work-dir {args.work_dir} is a file, not a folder')
+    results = osp.join(default_work_dir(args), 'results.json')
+    if args.report_only and not osp.isfile(results):
+        parser.error(f'--report-only: {results} is not there; it reports what '
+                     'earlier runs recorded (run without --report-only, or '
+                     'name the --work-dir that holds results.json)')
+
+
+def default_work_dir(args: argparse.Namespace) -> str:
+    return osp.abspath(args.work_dir or osp.join(
+        REPO, 'work_dirs', 'demo-quick' if args.quick else 'demo'))
 
 
 def run(cmd: List[str], log_path: str, title: str = '') -> None:
@@ -610,8 +620,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     suffix = '-quick' if args.quick else ''
-    work_dir = osp.abspath(args.work_dir or osp.join(REPO, 'work_dirs',
-                                                     f'demo{suffix}'))
+    work_dir = default_work_dir(args)
     data_dir = osp.abspath(args.data_dir or osp.join(REPO, 'data',
                                                      f'demo_caltech{suffix}'))
     os.makedirs(work_dir, exist_ok=True)
@@ -681,6 +690,14 @@ def main() -> None:
                       store.current(row.role, keys[row.role]).items()
                       if row.role == 'teacher' or int(seed) in args.seeds}
            for row in rows}
+    if not any(mrs[row.role] for row in rows[1:]):
+        recorded = sorted({int(seed) for row in rows[1:] for seed in
+                           store.current(row.role, keys[row.role])})
+        raise SystemExit(
+            f'{store.path}: no MR-2 of these rows for seeds '
+            f'{" ".join(map(str, args.seeds))} with the current configs '
+            f'(it has seeds {" ".join(map(str, recorded)) or "none"}); pass '
+            'those with --seeds')
     curves = {}
     for row in rows[:3]:
         for seed in mrs[row.role]:

@@ -104,6 +104,14 @@ def test_ablation_rows_reuse_the_finished_rows(quick_demo):
         in proc.stdout
     assert json.load(open(work / 'results.json'))['models']['spp']['mr'] == \
         models['spp']['mr']
+    # seeds nobody ran: refused, naming the seeds results.json has
+    proc = subprocess.run(
+        [sys.executable, DEMO, '--quick', '--seeds', '9', '--report-only',
+         '--work-dir', str(work), '--data-dir', str(data)],
+        capture_output=True, text=True, cwd=str(work))
+    assert proc.returncode == 1
+    assert 'no MR-2 of these rows for seeds 9 with the current configs ' \
+        '(it has seeds 3 5)' in proc.stderr
 
 
 def test_damaged_shipped_teacher_is_refused(tmp_path):

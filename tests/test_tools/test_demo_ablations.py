@@ -132,6 +132,17 @@ def test_a_work_dir_that_is_a_file_is_refused(run_demo, tmp_path, capsys):
     assert 'is a file, not a folder' in capsys.readouterr().err
 
 
+def test_report_only_needs_a_results_file(run_demo, tmp_path, capsys):
+    # refused before any data is made; a work dir with results.json passes
+    with pytest.raises(SystemExit):
+        args_for(run_demo, '--report-only', '--work-dir', str(tmp_path))
+    assert f'--report-only: {tmp_path}/results.json is not there' in \
+        capsys.readouterr().err
+    (tmp_path / 'results.json').write_text('{"seeds": [], "models": {}}')
+    assert args_for(run_demo, '--report-only', '--work-dir',
+                    str(tmp_path)).report_only
+
+
 def test_all_means_every_row(run_demo):
     args = args_for(run_demo, '--ablations', 'all')
     assert args.ablations == sorted(run_demo.ABLATIONS)
