@@ -22,6 +22,7 @@ proposals those give: the row says so).
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 import tempfile
@@ -36,10 +37,9 @@ sys.path.insert(0, REPO)
 import mmmimic  # noqa: E402,F401
 
 # isort: split
-from mmmimic.deployment import OnnxTwoStageGraph, export_onnx  # noqa: E402
+from mmmimic.deployment import OnnxTwoStageGraph  # noqa: E402
 from mmmimic.deployment.latency import (  # noqa: E402
     deployed_stats,
-    padded_shape,
 )
 from mmmimic.deployment.onnx_graph import STAGES  # noqa: E402
 from mmmimic.deployment.onnx_profile import (  # noqa: E402
@@ -188,13 +188,15 @@ def main() -> None:
             width, height = (int(v) for v in size.split('x'))
             image = test_image(args.data_dir, (width, height))
             tensor = torch.from_numpy(image).permute(2, 0, 1).contiguous()
+            onnx_dir = osp.join(tmp, size)
+            os.makedirs(onnx_dir)
             stats = deployed_stats(
                 {name: (config, ckpt) for name, config, ckpt in models},
-                tensor, args.rounds, args.threads)
+                tensor, args.rounds, args.threads, onnx_dir=onnx_dir)
             ms = {name: {'PyTorch': st['latency_ms'],
                          'ONNX Runtime': st['onnx_latency_ms']}
                   for name, st in stats.items()}
-            for name, config, ckpt in models:
+            for name, _, _ in models:
                 row = dict(size=size, model=name, params=stats[name]['params'],
                            gflops=stats[name]['gflops'], **ms[name])
                 for runtime, value in ms[name].items():
@@ -203,9 +205,7 @@ def main() -> None:
                                row['PyTorch speed-up'], row['ONNX Runtime'],
                                row['ONNX Runtime speed-up'],
                                row['PyTorch'] / row['ONNX Runtime']])
-                path = osp.join(tmp, f'{name}_{size}.onnx'.replace(' ', '_'))
-                export_onnx(config, ckpt, path,
-                            shape=padded_shape(built[name], (height, width)))
+                path = stats[name]['onnx_path']   # the file just timed
                 pt = torch_stages(built[name], image, args.rounds)
                 feed = onnx_predict_fn(onnx_session(path, 1), image).prepare
                 ort_stages = stage_profile(path, feed, args.rounds,

@@ -1,7 +1,7 @@
 """Cost of deployed models in both runtimes, measured in one run."""
 import os.path as osp
 import tempfile
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -19,18 +19,23 @@ def padded_shape(model: torch.nn.Module,
 
 def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                    rounds: int = 10, threads: int = 1,
-                   onnx: bool = True) -> Dict[str, Dict[str, float]]:
+                   onnx: bool = True, onnx_dir: Optional[str] = None
+                   ) -> Dict[str, Dict[str, float]]:
     """Parameters (M), GFLOPs and latency of each model as it deploys (a
     mimic run's student as the export writes it), on ``image`` ((3, H, W)
     uint8 BGR), in PyTorch and, with ``onnx``, as the one ONNX file of
     :func:`~mmmimic.deployment.export_onnx` in ONNX Runtime (CPU; the
     numpy preprocessing included). Every model predicts in turn, round after
     round, in both runtimes, so that all ratios come from the same
-    conditions. Runs with ``threads`` CPU threads in each runtime.
+    conditions. Runs with ``threads`` CPU threads in each runtime. With
+    ``onnx_dir`` (an existing folder) the ONNX files are kept there
+    (``<i>.onnx``, in the order of ``models``) for a caller that profiles
+    them, instead of exporting each again.
 
     Returns:
         dict: name -> ``params``, ``gflops``, ``latency_ms`` (PyTorch) and,
-        with ``onnx``, ``onnx_latency_ms``.
+        with ``onnx``, ``onnx_latency_ms`` (and ``onnx_path`` with
+        ``onnx_dir``).
     """
     from mmmimic.models.distillers.student_export import deployed_model
     from mmmimic.utils.benchmark import complexity, interleaved_ms, predict_fn
@@ -43,13 +48,14 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
     fns = {(name, 'torch'): predict_fn(model, shape, image=image)
            for name, model in built.items()}
     with tempfile.TemporaryDirectory() as tmp:
+        folder = onnx_dir or tmp
         if onnx:
             from .onnx_export import export_onnx
             from .onnx_profile import onnx_predict_fn
             from .onnx_runtime_detector import onnx_session
             hwc = image.permute(1, 2, 0).contiguous().numpy()
             for i, (name, (config, ckpt)) in enumerate(models.items()):
-                path = osp.join(tmp, f'{i}.onnx')
+                path = osp.join(folder, f'{i}.onnx')
                 export_onnx(config, ckpt, path,
                             shape=padded_shape(built[name], shape))
                 fns[(name, 'onnx')] = onnx_predict_fn(
@@ -59,4 +65,7 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
         stats[name]['latency_ms'] = ms[(name, 'torch')]
         if onnx:
             stats[name]['onnx_latency_ms'] = ms[(name, 'onnx')]
+    if onnx and onnx_dir:
+        for i, name in enumerate(models):
+            stats[name]['onnx_path'] = osp.join(onnx_dir, f'{i}.onnx')
     return stats
