@@ -46,6 +46,16 @@ def test_vis_mimic_features(tiny_coco, tmp_path):
         capture_output=True, text=True, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert is_png(out)
+    # another model's checkpoint: one line naming it, no traceback
+    proc = subprocess.run(
+        [sys.executable, osp.join(TOOLS, 'vis_mimic_features.py'),
+         MIMIC_CONFIG, str(teacher_ckpt), image, '--out',
+         str(tmp_path / 'other.png'), '--cfg-options',
+         f'model.teacher_ckpt={teacher_ckpt}'],
+        capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 1
+    assert 'is a checkpoint of another model' in proc.stderr
+    assert 'Traceback' not in proc.stderr
 
 
 def test_plot_mr_curves(tmp_path):
@@ -127,3 +137,7 @@ def test_rcnn_on_mimic_regions(tiny_coco, tmp_path):
         tool.main([MIMIC_CONFIG, str(ckpt), '--out', str(out), *options])
     with pytest.raises(SystemExit, match='not a mimic config'):
         tool.main([TINY_CONFIG, str(ckpt)])
+    with pytest.raises(SystemExit, match='no such file'):
+        tool.main([MIMIC_CONFIG, str(tmp_path / 'missing.pth'), *options])
+    with pytest.raises(SystemExit, match='checkpoint of another model'):
+        tool.main([MIMIC_CONFIG, str(teacher_ckpt), *options])

@@ -37,6 +37,7 @@ from mmmimic.utils.atomic import (
 )
 from mmmimic.utils.compat import bbox_forward
 from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
+from mmmimic.utils.safe_load import CheckpointError
 
 ROLES = ('teacher', 'student')
 
@@ -171,7 +172,10 @@ def main(argv=None) -> dict:
                               overwrite=args.overwrite, suffix='.json')
         except DestinationError as err:
             raise SystemExit(str(err)) from None
-    model = build(cfg, args.checkpoint)
+    try:
+        model = build(cfg, args.checkpoint)
+    except CheckpointError as err:   # missing, damaged, unsafe, another model
+        raise SystemExit(str(err)) from None
     dataset_cfg = cfg.test_dataloader.dataset
     from mmmimic.registry import DATASETS
     pipeline = list(dataset_cfg.pipeline)

@@ -23,6 +23,7 @@ import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
 from mmmimic.utils.model_checkpoint import load_checked_weights
+from mmmimic.utils.safe_load import CheckpointError
 from mmmimic.visualization import save_figure
 
 
@@ -112,7 +113,10 @@ def main() -> None:
     # weights through the safe loader (a pickle that would run code is
     # refused, another model's checkpoint named), not mmengine's
     model = init_detector(cfg, None, device=args.device)
-    load_checked_weights(model, args.checkpoint)
+    try:
+        load_checked_weights(model, args.checkpoint)
+    except CheckpointError as err:   # missing, damaged, unsafe, another model
+        raise SystemExit(str(err)) from None
     if not 0 <= args.level < len(model.mimic_levels):
         raise SystemExit(f'--level {args.level}: the run mimics '
                          f'{len(model.mimic_levels)} level(s)')
