@@ -576,6 +576,9 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
     rows, ablations.png."""
     print('[4/4] comparison', flush=True)
     table, summary = main_table(mrs, stats)
+    summary += ('\n(each speed-up: the row against the teacher measured in the '
+                'same run as the row; the teacher\'s ms: its latest '
+                'measurement)')
     text = table + '\n\n' + summary + '\n'
     keys = sorted(set().union(*mrs.values()), key=int)
     png = osp.join(work_dir, 'mr_fppi_demo.png')
@@ -614,6 +617,35 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
     print(f'MR-FPPI curves: {curves_at}; table: '
           f'{osp.relpath(osp.join(work_dir, "results.md"), REPO)}')
     return table
+
+
+def record_measured(store: DemoResults, measured: Dict[str, dict]) -> None:
+    """Store the deployed models' figures of this run: each row with the
+    teacher's latencies measured beside it, so that its speed-up is a ratio
+    of one run. Rows recorded before rows carried their teacher's (older
+    results.json files) first keep the teacher's figures they were compared
+    with, so that measuring the teacher again does not change their ratio."""
+    teacher_now = measured.get('teacher', {})
+    models = store.data['models']
+    teacher_then = models.get('teacher', {})
+    if teacher_now and teacher_then.get('latency_ms') is not None:
+        for role, row in models.items():
+            if role != 'teacher' and role not in measured and \
+                    row.get('latency_ms') is not None and \
+                    row.get('teacher_latency_ms') is None:
+                store.record_stats(role, dict(
+                    teacher_latency_ms=teacher_then['latency_ms'],
+                    teacher_onnx_latency_ms=teacher_then.get(
+                        'onnx_latency_ms')))
+    for role, st in measured.items():
+        figures = dict(params_m=st['params'], gflops=st['gflops'],
+                       latency_ms=st['latency_ms'],
+                       onnx_latency_ms=st.get('onnx_latency_ms'))
+        if role != 'teacher' and teacher_now:
+            figures.update(
+                teacher_latency_ms=teacher_now['latency_ms'],
+                teacher_onnx_latency_ms=teacher_now.get('onnx_latency_ms'))
+        store.record_stats(role, figures)
 
 
 def main() -> None:
@@ -724,16 +756,7 @@ def main() -> None:
     measured = in_new_process(
         deployed_stats, to_measure, first_test_image(data_dir),
         3 if args.quick else 20, args.threads, onnx) if to_measure else {}
-    teacher_now = measured.get('teacher', {})
-    for role, st in measured.items():
-        figures = dict(params_m=st['params'], gflops=st['gflops'],
-                       latency_ms=st['latency_ms'],
-                       onnx_latency_ms=st.get('onnx_latency_ms'))
-        if role != 'teacher' and teacher_now:
-            figures.update(
-                teacher_latency_ms=teacher_now['latency_ms'],
-                teacher_onnx_latency_ms=teacher_now.get('onnx_latency_ms'))
-        store.record_stats(role, figures)
+    record_measured(store, measured)
     stats = {row.role: {k: store.data['models'][row.role].get(k)
                         for k in STAT_KEYS} for row in rows
              if 'latency_ms' in store.data['models'].get(row.role, {})}
