@@ -67,10 +67,11 @@ from mmmimic.utils.atomic import (  # noqa: E402
     file_sha256,
 )
 from mmmimic.utils.benchmark import in_new_process  # noqa: E402
-from mmmimic.utils.demo_results import (  # noqa: E402
-    STAT_KEYS,
-    DemoResults,
-    verdict,
+from mmmimic.utils.demo_results import STAT_KEYS, DemoResults  # noqa: E402
+from mmmimic.utils.demo_tables import (  # noqa: E402
+    ablation_table,
+    main_table,
+    mean,
 )
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
 from mmmimic.visualization import (  # noqa: E402
@@ -485,97 +486,13 @@ def first_test_image(data_dir: str) -> torch.Tensor:
     return torch.from_numpy(img).permute(2, 0, 1).contiguous()
 
 
-def fmt(value, spec: str) -> str:
-    return '-' if value is None else format(value, spec)
-
-
-def fmt_mr(value) -> str:
-    return fmt(value, '.2f')
-
-
-def mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else float('nan')
-
-
-def speed_up(stats: Dict[str, dict], role: str,
-             key: str = 'latency_ms') -> str:
-    """The teacher's latency over the row's, in one runtime: the teacher's
-    as measured beside the row (one run), else (results of an earlier
-    version) the teacher row's."""
-    row = stats.get(role, {})
-    teacher = row.get(f'teacher_{key}')
-    if teacher is None:
-        teacher = stats.get('teacher', {}).get(key)
-    if teacher is None or row.get(key) is None:
-        return '-'
-    return f'{teacher / row[key]:.2f}x'
-
-
-
-def main_table(mrs: Dict[str, Dict[str, float]],
-               stats: Dict[str, dict]) -> Tuple[str, str]:
-    """The teacher, student alone and mimic rows, and the summary line."""
-    keys = sorted(set().union(*(mrs[role] for _, _, role in RUNS)), key=int)
-    header = ('| model | params (M) | GFLOPs | PyTorch ms | speed-up | '
-              'ONNX Runtime ms | speed-up | ' +
-              ' | '.join(f'MR-2 seed {k}' for k in keys) + ' | mean MR-2 |')
-    lines = [header, '|' + '---|' * (8 + len(keys))]
-    for name, _, role in RUNS:
-        st, mr = stats.get(role, {}), mrs[role]
-        cells = [fmt(st.get('params_m'), '.3f'), fmt(st.get('gflops'), '.2f'),
-                 fmt(st.get('latency_ms'), '.1f'), speed_up(stats, role),
-                 fmt(st.get('onnx_latency_ms'), '.1f'),
-                 speed_up(stats, role, 'onnx_latency_ms')]
-        lines.append(f'| {name} | ' + ' | '.join(cells) + ' | ' +
-                     ' | '.join(fmt_mr(mr.get(k)) for k in keys) +
-                     f' | {mean(mr.values()):.2f} |')
-    paired = sorted(set(mrs['mimic']) & set(mrs['student']), key=int)
-    wins = sum(mrs['mimic'][k] < mrs['student'][k] for k in paired)
-    summary = f'mimic below the student alone at {wins} of {len(paired)} seeds'
-    teacher_mr = mean(mrs['teacher'].values())
-    gaps = [(mrs['student'][k] - mrs['mimic'][k]) /
-            (mrs['student'][k] - teacher_mr) for k in paired
-            if mrs['student'][k] != teacher_mr]
-    if gaps:
-        summary += (f'; mean share of the student-teacher gap closed by mimic: '
-                    f'{100 * mean(gaps):.0f} %')
-    return '\n'.join(lines), summary
-
-
-def ablation_table(rows: List[Row], mrs: Dict[str, Dict[str, float]],
-                   stats: Dict[str, dict]) -> str:
-    """One line per ablation row: its finding, MR-2 per seed and mean, the
-    speed-up over the teacher, and the verdict against its reference row
-    (:func:`mmmimic.utils.demo_results.verdict`)."""
-    names = [r.role for r in rows if r.name in ABLATIONS]
-    keys = sorted(set().union(*(mrs[n] for n in names)), key=int)
-    header = ['row', 'finding (paper)', 'compared with'] + [
-        f'seed {k}' for k in keys] + ['mean', 'speed-up (PyTorch)',
-                                      'speed-up (ONNX Runtime)', 'mean diff',
-                                      'noise', 'verdict']
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    for name in names:
-        reference, expected, finding = ABLATIONS[name.split('[')[0]]
-        judged = verdict(mrs[name], mrs.get(reference, {}), expected)
-        diff = '-' if judged['diff'] is None else f"{judged['diff']:+.2f}"
-        noise = '-' if judged['noise'] is None else f"{judged['noise']:.2f}"
-        lines.append(
-            f'| {name} | {finding} | {reference} | ' +
-            ' | '.join(fmt_mr(mrs[name].get(k)) for k in keys) +
-            f' | {mean(mrs[name].values()):.2f} | {speed_up(stats, name)} | '
-            f"{speed_up(stats, name, 'onnx_latency_ms')} | "
-            f"{diff} | {noise} | {judged['verdict']} |")
-    return '\n'.join(lines)
-
-
 def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
            curves: Dict[str, MissRateResult], stats: Dict[str, dict],
            work_dir: str) -> str:
     """Tables (printed and results.md), the MR-FPPI PNG and, with ablation
     rows, ablations.png."""
     print('[4/4] comparison', flush=True)
-    table, summary = main_table(mrs, stats)
+    table, summary = main_table(mrs, stats, RUNS)
     summary += ('\n(each speed-up: the row against the teacher measured in the '
                 'same run as the row; the teacher\'s ms: its latest '
                 'measurement)')
@@ -596,7 +513,9 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
     print(table)
     print(summary)
     if any(r.name in ABLATIONS for r in rows):
-        ablations = ablation_table(rows, mrs, stats)
+        ablations = ablation_table(
+            [r.role for r in rows if r.name in ABLATIONS], mrs, stats,
+            ABLATIONS)
         text += ('\nAblations (verdict: the row differs from the row it is '
                  'compared with only if it is on the same side at every seed '
                  'and the mean difference exceeds the noise, the larger '
@@ -617,35 +536,6 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
     print(f'MR-FPPI curves: {curves_at}; table: '
           f'{osp.relpath(osp.join(work_dir, "results.md"), REPO)}')
     return table
-
-
-def record_measured(store: DemoResults, measured: Dict[str, dict]) -> None:
-    """Store the deployed models' figures of this run: each row with the
-    teacher's latencies measured beside it, so that its speed-up is a ratio
-    of one run. Rows recorded before rows carried their teacher's (older
-    results.json files) first keep the teacher's figures they were compared
-    with, so that measuring the teacher again does not change their ratio."""
-    teacher_now = measured.get('teacher', {})
-    models = store.data['models']
-    teacher_then = models.get('teacher', {})
-    if teacher_now and teacher_then.get('latency_ms') is not None:
-        for role, row in models.items():
-            if role != 'teacher' and role not in measured and \
-                    row.get('latency_ms') is not None and \
-                    row.get('teacher_latency_ms') is None:
-                store.record_stats(role, dict(
-                    teacher_latency_ms=teacher_then['latency_ms'],
-                    teacher_onnx_latency_ms=teacher_then.get(
-                        'onnx_latency_ms')))
-    for role, st in measured.items():
-        figures = dict(params_m=st['params'], gflops=st['gflops'],
-                       latency_ms=st['latency_ms'],
-                       onnx_latency_ms=st.get('onnx_latency_ms'))
-        if role != 'teacher' and teacher_now:
-            figures.update(
-                teacher_latency_ms=teacher_now['latency_ms'],
-                teacher_onnx_latency_ms=teacher_now.get('onnx_latency_ms'))
-        store.record_stats(role, figures)
 
 
 def main() -> None:
@@ -756,7 +646,7 @@ def main() -> None:
     measured = in_new_process(
         deployed_stats, to_measure, first_test_image(data_dir),
         3 if args.quick else 20, args.threads, onnx) if to_measure else {}
-    record_measured(store, measured)
+    store.record_measured(measured)
     stats = {row.role: {k: store.data['models'][row.role].get(k)
                         for k in STAT_KEYS} for row in rows
              if 'latency_ms' in store.data['models'].get(row.role, {})}

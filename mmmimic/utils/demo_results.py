@@ -79,6 +79,34 @@ class DemoResults:
             row.update({k: stats[k] for k in STAT_KEYS if k in stats})
             self._write()
 
+    def record_measured(self, measured: Dict[str, dict]) -> None:
+        """Store the deployed models' figures of this run: each row with the
+        teacher's latencies measured beside it, so that its speed-up is a ratio
+        of one run. Rows recorded before rows carried their teacher's (older
+        results.json files) first keep the teacher's figures they were compared
+        with, so that measuring the teacher again does not change their ratio."""
+        teacher_now = measured.get('teacher', {})
+        models = self.data['models']
+        teacher_then = models.get('teacher', {})
+        if teacher_now and teacher_then.get('latency_ms') is not None:
+            for role, row in models.items():
+                if role != 'teacher' and role not in measured and \
+                        row.get('latency_ms') is not None and \
+                        row.get('teacher_latency_ms') is None:
+                    self.record_stats(role, dict(
+                        teacher_latency_ms=teacher_then['latency_ms'],
+                        teacher_onnx_latency_ms=teacher_then.get(
+                            'onnx_latency_ms')))
+        for role, st in measured.items():
+            figures = dict(params_m=st['params'], gflops=st['gflops'],
+                           latency_ms=st['latency_ms'],
+                           onnx_latency_ms=st.get('onnx_latency_ms'))
+            if role != 'teacher' and teacher_now:
+                figures.update(
+                    teacher_latency_ms=teacher_now['latency_ms'],
+                    teacher_onnx_latency_ms=teacher_now.get('onnx_latency_ms'))
+            self.record_stats(role, figures)
+
     def set_seeds(self, seeds: Sequence[int]) -> None:
         with self._lock:
             self.data['seeds'] = list(seeds)

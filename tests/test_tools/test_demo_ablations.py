@@ -169,39 +169,8 @@ def test_row_options_make_a_row_of_their_own(run_demo, tmp_path):
     test, _ = run_demo.test_step(str(tmp_path), str(tmp_path), row, 'c.pth',
                                  'seed0')
     assert test[1][-1] == 'model.mimic_loss.loss_weight=0.01'
-    table = run_demo.ablation_table(
-        rows, {r.role: {'0': 30.0} for r in rows}, {})
+    from mmmimic.utils.demo_tables import ablation_table
+    table = ablation_table(
+        [r.role for r in rows if r.name in run_demo.ABLATIONS],
+        {r.role: {'0': 30.0} for r in rows}, {}, run_demo.ABLATIONS)
     assert '| no_norm[model.mimic_loss.loss_weight=0.01] | 4. without' in table
-
-
-def test_a_speed_up_is_a_ratio_of_one_run(run_demo, tmp_path):
-    """Each row keeps the teacher's latency measured beside it: measuring
-    the teacher again (a later run) changes no earlier row's speed-up; rows
-    of an older results.json keep the teacher figures they were shown with."""
-    from mmmimic.utils.demo_results import STAT_KEYS, DemoResults
-    store = DemoResults(str(tmp_path / 'results.json'))
-    # an older file: rows without the teacher's latency beside them
-    store.record_stats('teacher', dict(latency_ms=100.0, onnx_latency_ms=40.0))
-    store.record_stats('student', dict(latency_ms=50.0, onnx_latency_ms=20.0))
-
-    def figures(ms, onnx_ms):
-        return dict(params=1.0, gflops=1.0, latency_ms=ms, onnx_latency_ms=onnx_ms)
-
-    def ratios():
-        stats = {role: {k: row.get(k) for k in STAT_KEYS}
-                 for role, row in store.data['models'].items()}
-        return {role: (run_demo.speed_up(stats, role),
-                       run_demo.speed_up(stats, role, 'onnx_latency_ms'))
-                for role in stats if role != 'teacher'}
-
-    assert ratios() == dict(student=('2.00x', '2.00x'))
-    # a later run on a busier machine: the teacher and a new row measured
-    run_demo.record_measured(store, dict(teacher=figures(300.0, 90.0),
-                                         spp=figures(100.0, 45.0)))
-    assert ratios() == dict(student=('2.00x', '2.00x'),
-                            spp=('3.00x', '2.00x'))
-    assert store.data['models']['teacher']['latency_ms'] == 300.0
-    # and again: every row keeps its own run's ratio
-    run_demo.record_measured(store, dict(teacher=figures(150.0, 50.0)))
-    assert ratios() == dict(student=('2.00x', '2.00x'),
-                            spp=('3.00x', '2.00x'))

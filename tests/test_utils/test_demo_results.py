@@ -61,3 +61,37 @@ def test_verdict_needs_the_same_side_at_every_seed_and_more_than_the_noise():
     assert verdict({'1': 40.0}, ref, +1)['verdict'] == 'too few seeds'
     with pytest.raises(ValueError, match='expected'):
         verdict(worse, ref, 0)
+
+
+def test_a_speed_up_is_a_ratio_of_one_run(tmp_path):
+    """Each row keeps the teacher's latency measured beside it: measuring
+    the teacher again (a later run) changes no earlier row's speed-up; rows
+    of an older results.json keep the teacher figures they were shown with."""
+    from mmmimic.utils.demo_results import STAT_KEYS, DemoResults
+    from mmmimic.utils.demo_tables import speed_up
+    store = DemoResults(str(tmp_path / 'results.json'))
+    # an older file: rows without the teacher's latency beside them
+    store.record_stats('teacher', dict(latency_ms=100.0, onnx_latency_ms=40.0))
+    store.record_stats('student', dict(latency_ms=50.0, onnx_latency_ms=20.0))
+
+    def figures(ms, onnx_ms):
+        return dict(params=1.0, gflops=1.0, latency_ms=ms, onnx_latency_ms=onnx_ms)
+
+    def ratios():
+        stats = {role: {k: row.get(k) for k in STAT_KEYS}
+                 for role, row in store.data['models'].items()}
+        return {role: (speed_up(stats, role),
+                       speed_up(stats, role, 'onnx_latency_ms'))
+                for role in stats if role != 'teacher'}
+
+    assert ratios() == dict(student=('2.00x', '2.00x'))
+    # a later run on a busier machine: the teacher and a new row measured
+    store.record_measured(dict(teacher=figures(300.0, 90.0),
+                               spp=figures(100.0, 45.0)))
+    assert ratios() == dict(student=('2.00x', '2.00x'),
+                            spp=('3.00x', '2.00x'))
+    assert store.data['models']['teacher']['latency_ms'] == 300.0
+    # and again: every row keeps its own run's ratio
+    store.record_measured(dict(teacher=figures(150.0, 50.0)))
+    assert ratios() == dict(student=('2.00x', '2.00x'),
+                            spp=('3.00x', '2.00x'))
