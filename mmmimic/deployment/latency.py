@@ -58,6 +58,8 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                 path = osp.join(folder, f'{i}.onnx')
                 export_onnx(config, ckpt, path,
                             shape=padded_shape(built[name], shape))
+                if onnx_dir:
+                    stats[name]['onnx_path'] = path
                 fns[(name, 'onnx')] = onnx_predict_fn(
                     onnx_session(path, threads), np.ascontiguousarray(hwc))
         ms = interleaved_ms(fns, rounds, warmup=2)
@@ -65,7 +67,4 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
         stats[name]['latency_ms'] = ms[(name, 'torch')]
         if onnx:
             stats[name]['onnx_latency_ms'] = ms[(name, 'onnx')]
-    if onnx and onnx_dir:
-        for i, name in enumerate(models):
-            stats[name]['onnx_path'] = osp.join(onnx_dir, f'{i}.onnx')
     return stats

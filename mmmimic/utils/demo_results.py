@@ -19,9 +19,9 @@ from typing import Dict, List, Optional, Sequence
 
 from .atomic import atomic_write_bytes
 
-#: what a row's statistics are called in ``results.json``
-#: a row's deployed-model figures; ``teacher_*`` are the teacher's latencies
-#: measured in the same process, so that a speed-up is a ratio of one run
+#: a row's deployed-model figures in ``results.json``; ``teacher_*`` are the
+#: teacher's latencies measured in the same process, so that a speed-up is a
+#: ratio of one run
 STAT_KEYS = ('params_m', 'gflops', 'latency_ms', 'onnx_latency_ms',
              'teacher_latency_ms', 'teacher_onnx_latency_ms')
 
