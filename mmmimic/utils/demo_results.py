@@ -32,12 +32,26 @@ class DemoResults:
     Thread-safe: the demo's jobs record their rows as they finish, so an
     interrupted run keeps every row it finished.
 
+    Rows run under another condition than the demo's default (another data
+    variant, another schedule) are kept beside the default ones under
+    ``NAME@CONDITION`` (``student@2000it``, ``teacher@sparse``): the methods
+    take the plain name and read and write the name of this store's condition.
+
     Args:
         path (str): The JSON file; read if it exists.
+        condition (str): Suffix of every row's stored name, ``''`` for the
+            default data and schedule, e.g. ``'@sparse@2000it'``.
+        teacher_condition (str, optional): The teacher's suffix (the teacher
+            depends on the data, not on the students' schedule). Default:
+            ``condition``.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, condition: str = '',
+                 teacher_condition: Optional[str] = None) -> None:
         self.path = path
+        self.condition = condition
+        self.teacher_condition = condition if teacher_condition is None \
+            else teacher_condition
         self._lock = threading.Lock()
         self.data: dict = dict(seeds=[], models={})
         if osp.isfile(path):
@@ -55,10 +69,19 @@ class DemoResults:
                     'away or pick another --work-dir') from err
             self.data = data
 
+    def stored(self, name: str) -> str:
+        """The name ``name`` is kept under in this store's condition."""
+        return name + (self.teacher_condition if name == 'teacher' else
+                       self.condition)
+
+    def row(self, name: str) -> dict:
+        """What is recorded of ``name`` (empty if nothing)."""
+        return self.data['models'].get(self.stored(name), {})
+
     def mr(self, name: str, seed: int, key: str) -> Optional[float]:
         """The recorded MR-2 of ``name`` at ``seed`` if it was made by a run
         with ``key``, else None (never run, or run with another config)."""
-        row = self.data['models'].get(name, {})
+        row = self.row(name)
         if row.get('keys', {}).get(str(seed)) != key:
             return None
         return row.get('mr', {}).get(str(seed))
@@ -66,7 +89,7 @@ class DemoResults:
     def record(self, name: str, seed: int, key: str, mr: float) -> None:
         """Store one seed's MR-2 (%) of ``name`` and write the file."""
         with self._lock:
-            row = self.data['models'].setdefault(name, {})
+            row = self.data['models'].setdefault(self.stored(name), {})
             row.setdefault('mr', {})[str(seed)] = mr
             row.setdefault('keys', {})[str(seed)] = key
             self._write()
@@ -75,7 +98,7 @@ class DemoResults:
         """Parameters (M), GFLOPs and latency (ms) of ``name``'s deployed
         model."""
         with self._lock:
-            row = self.data['models'].setdefault(name, {})
+            row = self.data['models'].setdefault(self.stored(name), {})
             row.update({k: stats[k] for k in STAT_KEYS if k in stats})
             self._write()
 
@@ -87,9 +110,11 @@ class DemoResults:
         with, so that measuring the teacher again does not change their ratio."""
         teacher_now = measured.get('teacher', {})
         models = self.data['models']
-        teacher_then = models.get('teacher', {})
+        teacher_then = self.row('teacher')
         if teacher_now and teacher_then.get('latency_ms') is not None:
-            for role, row in models.items():
+            # (older files knew the default condition only)
+            for role, row in list(models.items()) if not self.condition \
+                    else []:
                 if role != 'teacher' and role not in measured and \
                         row.get('latency_ms') is not None and \
                         row.get('teacher_latency_ms') is None:
@@ -115,7 +140,7 @@ class DemoResults:
     def current(self, name: str, key: str) -> Dict[str, float]:
         """MR-2 per seed (string keys, ascending) of ``name`` over the seeds
         recorded with ``key``: numbers of an earlier config are left out."""
-        row = self.data['models'].get(name, {})
+        row = self.row(name)
         seeds = [s for s, k in row.get('keys', {}).items()
                  if k == key and s in row.get('mr', {})]
         return {s: row['mr'][s] for s in sorted(seeds, key=int)}

@@ -174,3 +174,43 @@ def test_row_options_make_a_row_of_their_own(run_demo, tmp_path):
         [r.role for r in rows if r.name in run_demo.ABLATIONS],
         {r.role: {'0': 30.0} for r in rows}, {}, run_demo.ABLATIONS)
     assert '| no_norm[model.mimic_loss.loss_weight=0.01] | 4. without' in table
+
+
+def test_a_longer_schedule_stretches_the_step_and_keeps_the_default_keys(
+        run_demo):
+    row = run_demo.demo_rows([])[2]   # mimic
+    cfg = run_demo.row_config(row)
+    default = cfg.train_cfg.max_iters
+    # at the configs' own length nothing is added: the keys of the
+    # committed results.json stay what they were
+    assert run_demo.schedule_options(cfg, default) == []
+    options = run_demo.schedule_options(cfg, 4 * default)
+    step = int(cfg.param_scheduler[1].milestones[0])
+    assert options == [f'param_scheduler.1.end={4 * default}',
+                       f'param_scheduler.1.milestones=[{4 * step}]']
+    # the warm-up (ends before max_iters) is kept
+    assert not any(o.startswith('param_scheduler.0') for o in options)
+    base = args_for(run_demo, '--seeds', '1')
+    long = args_for(run_demo, '--seeds', '1', '--iters', str(4 * default))
+    same = args_for(run_demo, '--seeds', '1', '--iters', str(default))
+    key = run_demo.run_key(base, row, 't', 'd')
+    assert run_demo.run_key(same, row, 't', 'd') == key
+    assert run_demo.run_key(long, row, 't', 'd') != key
+    # the teacher's key does not follow the students' schedule
+    teacher = run_demo.demo_rows([])[0]
+    assert run_demo.run_key(long, teacher, 't', 'd') == \
+        run_demo.run_key(base, teacher, 't', 'd')
+
+
+def test_rows_of_another_condition_are_named_by_it(run_demo):
+    default = run_demo.row_config(run_demo.demo_rows([])[1]).train_cfg.max_iters
+    assert run_demo.condition(args_for(run_demo)) == ('', '')
+    assert run_demo.condition(args_for(
+        run_demo, '--iters', str(default))) == ('', '')
+    assert run_demo.condition(args_for(run_demo, '--iters', '2000')) == (
+        '@2000it', '')
+    assert run_demo.condition(args_for(
+        run_demo, '--data-variant', 'sparse', '--iters', '2000')) == (
+        '@sparse@2000it', '@sparse')
+    assert run_demo.condition(args_for(
+        run_demo, '--quick', '--iters', '3')) == ('', '')

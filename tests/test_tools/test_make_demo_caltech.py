@@ -27,7 +27,7 @@ def fake_raw(root, manifest=None):
 
 def args(**kw):
     base = dict(train_frames=100, test_frames=100, videos=3, test_videos=10,
-                seed=0)
+                seed=0, variant='dense')
     base.update(kw)
     return Namespace(**base)
 
@@ -56,3 +56,50 @@ def test_other_or_missing_manifest_writes_again(tmp_path):
         assert not (root / 'annotations').exists()
         assert not (root / tool.MANIFEST).exists()
         assert (root / 'notes.txt').read_text() == 'not ours'
+
+
+def test_the_dense_manifest_is_unchanged_and_the_sparse_one_says_its_variant():
+    dense, sparse = tool.manifest(args()), tool.manifest(args(variant='sparse'))
+    # the dense data's fingerprint (and so every run key of the demo's
+    # results.json) does not change with the variant option
+    assert set(dense) == {'train_frames', 'test_frames', 'videos',
+                          'test_videos', 'seed', 'renderer_sha256'}
+    assert sparse == dict(dense, variant='sparse',
+                          variant_sha256=sparse['variant_sha256'])
+    assert len(sparse['variant_sha256']) == 64
+
+
+def frame_counts(video, frames):
+    """Per frame: persons, and the persons' heights."""
+    counts, heights = [], []
+    for i in range(frames):
+        _, objects = video.render(i)
+        persons = [o for o in objects if o.label == 'person']
+        counts.append(len(persons))
+        heights += [float(o.pos[3]) for o in persons]
+    return counts, heights
+
+
+def test_the_sparse_variant_is_sparser_smaller_and_deterministic(tmp_path):
+    import numpy as np
+    from demo_caltech_render import DemoVideo
+    from demo_caltech_sparse import SparseDemoVideo, write_sparse_video
+    dense, sparse = [], []
+    dense_h, sparse_h = [], []
+    for seed in range(4):
+        c, h = frame_counts(DemoVideo(seed, 40), 40)
+        dense += c
+        dense_h += h
+        c, h = frame_counts(SparseDemoVideo(seed, 40), 40)
+        sparse += c
+        sparse_h += h
+    assert np.mean(sparse) < np.mean(dense) / 3
+    assert np.mean(np.array(sparse) == 0) > np.mean(np.array(dense) == 0)
+    assert np.median(sparse_h) < np.median(dense_h)
+    first = tmp_path / 'a'
+    second = tmp_path / 'b'
+    for root in (first, second):
+        write_sparse_video(str(root / 'V000.seq'), str(root / 'V000.vbb'), 3,
+                           12)
+    assert (first / 'V000.seq').read_bytes() == \
+        (second / 'V000.seq').read_bytes()

@@ -95,3 +95,29 @@ def test_a_speed_up_is_a_ratio_of_one_run(tmp_path):
     store.record_measured(dict(teacher=figures(150.0, 50.0)))
     assert ratios() == dict(student=('2.00x', '2.00x'),
                             spp=('3.00x', '2.00x'))
+
+
+def test_rows_of_another_condition_are_kept_beside_the_default_ones(
+        tmp_path):
+    path = str(tmp_path / 'results.json')
+    DemoResults(path).record('student', 1, 'k', 50.0)
+    DemoResults(path).record('teacher', 0, 't', 12.0)
+    long = DemoResults(path, '@2000it', '')
+    assert long.mr('student', 1, 'k') is None
+    long.record('student', 1, 'k2', 40.0)
+    # the teacher depends on the data only
+    assert long.mr('teacher', 0, 't') == 12.0
+    sparse = DemoResults(path, '@sparse@2000it', '@sparse')
+    sparse.record('teacher', 0, 't3', 20.0)
+    sparse.record_measured(dict(teacher=dict(params=1.9, gflops=1.8,
+                                             latency_ms=100.0),
+                                student=dict(params=0.8, gflops=0.7,
+                                             latency_ms=50.0)))
+    models = json.loads((tmp_path / 'results.json').read_text())['models']
+    assert models['student']['mr'] == {'1': 50.0}
+    assert models['student@2000it']['mr'] == {'1': 40.0}
+    assert models['teacher']['mr'] == {'0': 12.0}
+    assert models['teacher@sparse']['mr'] == {'0': 20.0}
+    assert models['student@sparse@2000it']['teacher_latency_ms'] == 100.0
+    assert sparse.row('student')['latency_ms'] == 50.0
+    assert 'latency_ms' not in models['student']

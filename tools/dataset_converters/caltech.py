@@ -13,12 +13,16 @@ the file, the frame and the values that disagree, and no annotation file is
 written. OUT_DIR/convert_manifest.json records each converted video's source
 (size, mtime): a re-run keeps the frames of unchanged videos (an interrupted
 run resumes) and writes those of changed ones again. Every file is written to
-a temporary name and renamed, so nothing half-written is left.
+a temporary name and renamed, so nothing half-written is left. Each split's
+statistics are printed: persons and Reasonable pedestrians per image, the
+share of images without one, the height quantiles and scales, occlusion.
 """
 import argparse
+import json
 
 from mmmimic.datasets.caltech.convert import convert_split
 from mmmimic.datasets.caltech.positives import PositiveRule
+from mmmimic.datasets.caltech.stats import format_statistics, split_statistics
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,7 +65,9 @@ def main() -> None:
             args.train_skip if split == 'train' else args.test_skip,
             ann_dir=args.ann_dir, new_annotations=args.new_annotations,
             rule=rule, workers=args.workers)
-        print(f'{split}: wrote {out}')
+        with open(out) as f:
+            stats = format_statistics(split_statistics(json.load(f)))
+        print(f'{split}: wrote {out}\n  {stats}', flush=True)
 
 
 if __name__ == '__main__':

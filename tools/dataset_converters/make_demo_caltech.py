@@ -2,7 +2,7 @@
 
     python tools/dataset_converters/make_demo_caltech.py data/demo_caltech_raw \\
         [--train-frames 100] [--test-frames 100] [--videos 3] \\
-        [--test-videos 10] [--seed 0] [--workers 2]
+        [--test-videos 10] [--seed 0] [--workers 2] [--variant dense|sparse]
 
 Writes set00-set05 (training videos, ``--videos`` scenes each) and set06-set10
 (test videos, ``--test-videos`` scenes each) as ``setXX/VYYY.seq`` and
@@ -12,6 +12,10 @@ with every 5th test frame (``annotations/test-6x.json``: 1000 test images from
 
     python tools/dataset_converters/caltech.py data/demo_caltech_raw \\
         data/demo_caltech --train-skip 3 --test-skip 5
+
+``--variant sparse`` draws the Caltech-like variant instead (most frames with
+no or one pedestrian, smaller and more occluded walkers, three times the
+people-like clutter, textured facades: ``demo_caltech_sparse.py``).
 
 The folder gets ``demo_manifest.json``: the arguments and the SHA-256 of the
 renderer's source. Videos already written are kept only when the manifest
@@ -36,9 +40,13 @@ from mmmimic.utils.atomic import atomic_write_bytes
 # the renderer lives beside this tool (it is the demo's, not the package's)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import demo_caltech_render  # noqa: E402
+import demo_caltech_sparse  # noqa: E402
 from demo_caltech_render import write_demo_video  # noqa: E402
+from demo_caltech_sparse import write_sparse_video  # noqa: E402
 
 MANIFEST = 'demo_manifest.json'
+#: each variant's video writer
+WRITERS = {'dense': write_demo_video, 'sparse': write_sparse_video}
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,26 +62,35 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--test-videos', type=int, default=10,
                         help='videos (each its own scene) per test set')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--variant', choices=sorted(WRITERS), default='dense',
+                        help='dense: the demo (default); sparse: Caltech-like '
+                        'frames (demo_caltech_sparse.py)')
     parser.add_argument('--workers', type=int, default=min(4, os.cpu_count()),
                         help='videos rendered in parallel')
     return parser.parse_args()
 
 
-def render(job: Tuple[str, str, int, int]) -> int:
+def render(job: Tuple[str, str, int, int, str]) -> int:
     """Write one video (seq + vbb); the number of annotated objects."""
-    seq, vbb, frames, seed = job
+    seq, vbb, frames, seed, variant = job
     if osp.isfile(seq) and osp.isfile(vbb):
         return 0
-    return write_demo_video(seq, vbb, seed, frames)
+    return WRITERS[variant](seq, vbb, seed, frames)
 
 
 def manifest(args: argparse.Namespace) -> dict:
     """What decides the files' content: the arguments and the renderer."""
-    with open(demo_caltech_render.__file__, 'rb') as f:
-        renderer = hashlib.sha256(f.read()).hexdigest()
-    return dict(train_frames=args.train_frames, test_frames=args.test_frames,
-                videos=args.videos, test_videos=args.test_videos,
-                seed=args.seed, renderer_sha256=renderer)
+    def sha256(module) -> str:
+        with open(module.__file__, 'rb') as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    wanted = dict(train_frames=args.train_frames, test_frames=args.test_frames,
+                  videos=args.videos, test_videos=args.test_videos,
+                  seed=args.seed, renderer_sha256=sha256(demo_caltech_render))
+    if args.variant != 'dense':   # (the dense manifest as it always was)
+        wanted.update(variant=args.variant,
+                      variant_sha256=sha256(demo_caltech_sparse))
+    return wanted
 
 
 def prepare_out_dir(out_dir: str, wanted: dict) -> None:
@@ -113,7 +130,8 @@ def main() -> None:
             seed = args.seed * 1000 + set_index * 37 + v
             jobs.append((osp.join(args.out_dir, set_name, f'V{v:03d}.seq'),
                          osp.join(args.out_dir, 'annotations', set_name,
-                                  f'V{v:03d}.vbb'), frames, seed))
+                                  f'V{v:03d}.vbb'), frames, seed,
+                         args.variant))
     progress = dict(total=len(jobs), desc='demo videos', unit='video')
     if args.workers > 1:
         with Pool(args.workers) as pool:
