@@ -6,8 +6,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from mmmimic.evaluation.functional.caltech_setups import (SETUPS,
-                                                          setup_ground_truth)
+from mmmimic.evaluation.functional.caltech_setups import SETUPS, setup_ground_truth
 
 #: Dollar et al.'s scales (CVPR 2009): far < 30 px <= medium < 80 px <= near
 SCALES = (('far', 0, 30), ('medium', 30, 80), ('near', 80, float('inf')))
