@@ -56,3 +56,28 @@ def test_install_script_second_run_is_quick():
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'is up to date' in proc.stdout
     assert elapsed < 60
+
+
+def test_no_tracked_link_leaves_the_repository_and_the_license_is_there():
+    """A committed symbolic link to an absolute or outside path works on one
+    machine only; the licence that setup.py declares ships as LICENSE."""
+    listed = subprocess.run(['git', 'ls-files', '-s'], cwd=REPO_ROOT,
+                            capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip('not a git checkout')
+    root = osp.realpath(REPO_ROOT)
+    leaving = []
+    for line in listed.stdout.splitlines():
+        mode, _, _, path = line.split(maxsplit=3)
+        if mode != '120000':
+            continue
+        target = os.readlink(osp.join(REPO_ROOT, path))
+        resolved = osp.realpath(osp.join(REPO_ROOT, osp.dirname(path),
+                                         target))
+        if osp.isabs(target) or not resolved.startswith(root + os.sep):
+            leaving.append(f'{path} -> {target}')
+    assert not leaving, leaving
+    with open(osp.join(REPO_ROOT, 'LICENSE')) as f:
+        assert 'Apache License' in f.read(2000)
+    with open(osp.join(REPO_ROOT, 'setup.py')) as f:
+        assert "license='Apache License 2.0'" in f.read()
