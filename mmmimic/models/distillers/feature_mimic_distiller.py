@@ -203,9 +203,12 @@ class FeatureMimicDistiller(CarriesUnregisteredModules, TwoStageDetector):
         self._teacher_loaded = False
         self._same_preprocessing = same_normalisation(
             self.data_preprocessor, teacher.data_preprocessor)
+        source = f'its weights are read from {teacher_ckpt} when training ' \
+            'starts' if teacher_ckpt is not None else 'no teacher_ckpt: it ' \
+            'keeps its initial weights (set model.teacher_ckpt to train by ' \
+            'mimic; testing needs none)'
         print_log(f'FeatureMimicDistiller: teacher {type(teacher).__name__}, '
-                  f'frozen; its weights are read from {teacher_ckpt} when '
-                  'training starts', logger='current')
+                  f'frozen; {source}', logger='current')
         self.mimic_levels, self.mimic_strides = match_levels(
             level_strides(self, student_levels),
             level_strides(teacher, teacher_levels), mimic_levels,

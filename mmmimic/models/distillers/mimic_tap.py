@@ -10,7 +10,7 @@ from torch import Tensor
 
 from mmmimic.utils.compat import bbox_forward
 
-from ..losses.mimic_step import MimicStep
+from ..losses.mimic_step import MimicStep, check_term_losses
 
 
 def no_grad(function, *args):
@@ -111,11 +111,13 @@ class MimicTap:
                          student_rpn=rpn_outs)
         terms = distiller.mimic_terms
         if teacher_x is None:
+            step.teacher_maps = None   # (step.mimic_on is False)
             step.provide('student_maps',
                          lambda: distiller.adapted_student(x))
             self.losses = {}
             for term in terms:
-                self.losses.update(term.zero_losses(step))
+                self.losses.update(check_term_losses(
+                    term, term.zero_losses(step), 'zero_losses'))
             return
         step.provide(('student_maps', 'teacher_maps'),
                      lambda: distiller.mimic_pairs(x, teacher_x))
@@ -131,8 +133,9 @@ class MimicTap:
             bbox_forward, teacher.roi_head, teacher_x, step.teacher_rois))
         self.losses = {}
         for term in terms:
+            losses = check_term_losses(term, term.step_loss(step))
             self.losses.update({k: self.weight * v
-                                for k, v in term.step_loss(step).items()})
+                                for k, v in losses.items()})
 
     def merge(self, student_losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """The student's losses with the mimic terms' placed before the RoI

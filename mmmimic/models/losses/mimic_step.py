@@ -2,8 +2,9 @@
 term is built from a distiller's config slot."""
 import logging
 import warnings
-from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Optional, Tuple, Union
 
+import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from torch import Tensor
@@ -98,7 +99,7 @@ class BaseMimicLoss(nn.Module):
 
     A term is an ``nn.Module`` whose ``forward`` compares tensors (documented
     with their shapes in each subclass); :meth:`step_loss` takes what it needs
-    from a :class:`MimicStep` and returns its ``loss_mimic*`` entries, and
+    from a :class:`MimicStep` and returns its ``loss_names`` entries, and
     :meth:`zero_losses` gives the same keys at zero for iterations where the
     schedule has turned mimic off (so that the logs keep their columns and DDP
     sees the same parameters used).
@@ -106,6 +107,13 @@ class BaseMimicLoss(nn.Module):
     Subclasses set ``loss_names`` and implement :meth:`step_loss`; register
     them in ``mmmimic.registry.MODELS`` and name them in any of the
     distiller's term slots (``mimic_loss=dict(type=...)``).
+
+    The contract, checked by the distiller (:func:`check_term_losses`): each
+    name in ``loss_names`` has ``loss`` in it (MMEngine sums only such keys
+    into the loss it back-propagates; the rest it only logs), and every step
+    returns exactly those keys, each a finite scalar tensor. The distiller
+    multiplies every key a term returns by the schedule's factor, whatever its
+    name.
     """
     loss_names: Tuple[str, ...] = ()
 
@@ -122,15 +130,71 @@ class BaseMimicLoss(nn.Module):
         raise NotImplementedError
 
     def zero_losses(self, step: MimicStep) -> Dict[str, Tensor]:
-        """The same keys as :meth:`step_loss`, at zero."""
-        zero = step.student_maps[0].new_zeros(())
+        """The same keys as :meth:`step_loss`, at zero, computed from
+        ``step.student_maps`` (:func:`zero_through`): the adapter stays in the
+        graph with zero gradients, so DDP without ``find_unused_parameters``
+        finds every parameter used while the schedule has mimic off. A term
+        with parameters of its own that ``student_maps`` does not reach
+        overrides this and passes them through :func:`zero_through` too."""
+        zero = zero_through(step.student_maps)
         return {name: zero for name in self.loss_names}
 
 
-def zero_through(tensors: List[Tensor]) -> Tensor:
-    """0, computed from ``tensors`` so that their producers stay in the
-    graph (zero gradients: DDP finds every parameter used)."""
+def zero_through(tensors: Iterable[Tensor]) -> Tensor:
+    """A scalar 0 computed from ``tensors`` (any shapes), so that what made
+    them stays in the graph with zero gradients: DDP then finds every
+    parameter used. Use it in :meth:`BaseMimicLoss.zero_losses`."""
     return sum(t.sum() for t in tensors) * 0.0
+
+
+def check_loss_names(term: BaseMimicLoss, slot: str) -> None:
+    """Refuse a term whose ``loss_names`` MMEngine would not train on."""
+    names = term.loss_names
+    name = type(term).__name__
+    if isinstance(names, str) or not names or not all(
+            isinstance(n, str) for n in names):
+        raise TypeError(f'model.{slot}: {name}.loss_names={names!r}; give a '
+                        "tuple of key names, e.g. ('loss_mimic_cos', )")
+    bad = [n for n in names if 'loss' not in n]
+    if bad:
+        raise ValueError(
+            f'model.{slot}: {name}.loss_names has {bad} without "loss" in the '
+            'name: MMEngine would log it and never train on it; name it e.g. '
+            f"'loss_mimic_{bad[0]}'")
+
+
+def check_term_losses(term: BaseMimicLoss, losses: Dict[str, Tensor],
+                      method: str = 'step_loss') -> Dict[str, Tensor]:
+    """``losses`` as ``term.<method>`` returned them, if they are exactly its
+    ``loss_names``, each a finite scalar tensor; else one line naming the term
+    and the key."""
+    name = f'{type(term).__name__}.{method}'
+    if not isinstance(losses, dict):
+        raise TypeError(f'{name} returned {type(losses).__name__}; it returns '
+                        f'{{name: scalar tensor}} for {list(term.loss_names)}')
+    extra = sorted(set(losses) - set(term.loss_names))
+    missing = [n for n in term.loss_names if n not in losses]
+    if extra or missing:
+        raise KeyError(
+            f'{name} returned keys {sorted(losses)}, its loss_names are '
+            f'{list(term.loss_names)}' + (f'; not declared: {extra}'
+                                          if extra else '') +
+            (f'; missing: {missing}' if missing else ''))
+    for key, value in losses.items():
+        if not isinstance(value, Tensor) or value.dim() != 0:
+            shape = tuple(value.shape) if isinstance(value, Tensor) else \
+                type(value).__name__
+            raise ValueError(f'{name}: {key} is {shape}, not a scalar tensor '
+                             '(reduce it, e.g. .mean())')
+    if losses and not bool(torch.isfinite(torch.stack(
+            [v.detach().float() for v in losses.values()])).all()):
+        bad = {k: v.item() for k, v in losses.items()
+               if not torch.isfinite(v)}
+        raise FloatingPointError(
+            f'{name}: not finite: {bad}; '
+            'check the term\'s inputs and weights (a lower weight or '
+            'normalisation)')
+    return losses
 
 
 #: the term each slot held before every slot took ``dict(type=...)``
@@ -167,7 +231,9 @@ def build_mimic_term(slot: str, cfg: Optional[dict]
         raise TypeError(
             f'model.{slot}: {type(term).__name__} is not a mimic term (a '
             'subclass of mmmimic.models.losses.BaseMimicLoss)')
+    check_loss_names(term, slot)
     return term
 
 
-__all__ = ['MimicStep', 'BaseMimicLoss', 'zero_through', 'build_mimic_term']
+__all__ = ['MimicStep', 'BaseMimicLoss', 'zero_through', 'build_mimic_term',
+           'check_loss_names', 'check_term_losses']
