@@ -2,8 +2,8 @@
 # a few seconds when already done).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# The second supported stack (README, "Supported stacks"): what `mim` gives GPU
-# users, here from PyPI with mmcv 2.1.0 built from source against it (C++17).
+# The second supported stack (docs/en/get_started.md, "Supported stacks"): what
+# `mim` gives GPU users, here from PyPI with mmcv 2.1.0 built from source against it (C++17).
 COMPAT_VENV ?= .venv-compat
 COMPAT_TORCH ?= torch==2.1.2 torchvision==0.16.2
 # The documentation site needs MkDocs only: its own small environment.

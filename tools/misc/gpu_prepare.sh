@@ -4,7 +4,7 @@
 # machine lacks for mmmimic: it has Python 3.12, torch 2.11.0+cu130, torchvision 0.26,
 # numpy 2.5, opencv, matplotlib, scipy, einops, markdown and pytest(-xdist), but no
 # OpenMMLab package and no network. Then call the device with carry [".whl"] and the
-# command `bash tools/misc/gpu_check.sh` (README.md, "Supported stacks").
+# command `bash tools/misc/gpu_check.sh` (docs/en/get_started.md, "Supported stacks").
 #
 #   MMCV_WHEEL=path/to/mmcv-2.1.0-cp312-*.whl  an mmcv built with CUDA ops for that torch
 #                                              (default: ../shared/wheelhouse/)

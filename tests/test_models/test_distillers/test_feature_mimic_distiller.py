@@ -365,7 +365,7 @@ def test_teacher_with_other_normalisation_sees_its_own_inputs(tiny_teacher_ckpt)
 
 
 def test_mixed_into_an_mmdet_config_file():
-    """DESIGN.md §4: a config whose _base_ is mmdet:: has default_scope mmdet and
+    """A config whose _base_ is mmdet:: has default_scope mmdet and
     model._scope_ mmdet; mmmimic.FeatureMimicDistiller with a short-named
     RoIMimicLoss still builds, and mimics all five FPN levels."""
     from mmengine.config import Config
