@@ -1,7 +1,7 @@
 """The README and the docs cannot drift from the repository: every relative link
 resolves (with its anchor), every config path and `mmdet::` config named
 exists, every `make` target exists, and every command line flag given to one of
-our tools is in that tool's `--help`. Also the README's shape (#24)."""
+our tools is in that tool's `--help`. Also the README's shape."""
 import functools
 import glob
 import os.path as osp

@@ -17,6 +17,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmmimic.utils.atomic import DestinationError, check_destination
 from mmmimic.utils.model_checkpoint import use_checked_loading
 from mmmimic.utils.setup_env import (
     add_run_args,
@@ -118,9 +119,15 @@ def main() -> None:
         cfg = trigger_visualization_hook(cfg, args)
     if args.tta:
         cfg = add_flip_tta(cfg)
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise SystemExit(f'--out {args.out}: the dump file must end in .pkl '
-                         'or .pickle')
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise SystemExit(f'--out {args.out}: the dump file must end in '
+                             '.pkl or .pickle')
+        try:   # (an existing dump is replaced, as MMDetection does)
+            check_destination(args.out, [args.config, args.checkpoint],
+                              overwrite=True, flag='--out')
+        except DestinationError as err:
+            raise SystemExit(f'--out: {err}') from None
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)

@@ -63,23 +63,29 @@ def check_destination(out: str, inputs: Sequence[str] = (),
                       overwrite: bool = False, suffix: str = '',
                       flag: str = '--overwrite') -> None:
     """Refuse, before any work, to write ``out`` where that would destroy
-    something: over one of the tool's ``inputs`` (even with ``overwrite``),
-    over an existing file unless ``overwrite``, onto a folder, or without
-    the ``suffix`` the output needs.
+    something: over one of the tool's ``inputs`` or a file they load (a
+    config's ``_base_`` chain, the configs and checkpoints it names:
+    :func:`~.input_files.loaded_files`), even with ``overwrite``; over an
+    existing file unless ``overwrite``; onto a folder; or without the
+    ``suffix`` the output needs.
 
     Raises:
         DestinationError: naming ``out``, the reason and the fix.
     """
+    from .input_files import loaded_files
     if suffix and not out.endswith(suffix):
         raise DestinationError(f'{out}: the output must end in {suffix}')
     if osp.isdir(out):
         raise DestinationError(f'{out} is a folder; give the file to write')
-    for path in inputs:
+    given = {osp.abspath(p) for p in inputs if p}
+    for path in loaded_files(inputs):
         same = osp.abspath(path) == osp.abspath(out) or (
             osp.exists(path) and osp.exists(out) and osp.samefile(path, out))
         if same:
+            what = 'also an input' if path in given else \
+                'a file the inputs load'
             raise DestinationError(
-                f'{out} is also an input ({path}); choose another output '
+                f'{out} is {what} ({path}); choose another output '
                 f'({flag} does not allow this)')
     if osp.exists(out) and not overwrite:
         raise DestinationError(f'{out} exists; pass {flag} to replace it')

@@ -43,8 +43,8 @@ def test_positive_rule_redecides(converted):
     ds = dataset(converted, positive_rule=dict(min_height=25,
                                                min_visibility=0.5))
     flags = {tuple(i['bbox']): i['ignore_flag'] for i in ds[0]['instances']}
-    assert flags[(40, 5, 50, 35)] == 0        # 30 px tall person now counts
-    assert flags[(30, 0, 55, 60)] == 0        # half visible now counts
+    assert flags[(40, 5, 50, 35)] == 0        # 30 px tall person counts under this rule
+    assert flags[(30, 0, 55, 60)] == 0        # half visible counts under this rule
     assert flags[(0, 0, 30, 70)] == 1         # 'people' stays ignored
     with pytest.raises(ValueError, match='positive_rule keys'):
         dataset(converted, positive_rule=dict(height=50))

@@ -129,8 +129,8 @@ def assert_same_detections(got, expected, box_atol=0.05, score_atol=1e-4,
     (ONNX Runtime's kernels, PyTorch's) round differently; where two boxes
     overlap at nearly the NMS threshold, or two scores nearly tie, that
     rounding can keep one box in one runtime and its neighbour in the
-    other, and nothing else. (Measured on this project's CI machine: every
-    detection of every test model matched.)"""
+    other, and nothing else. (In CI every detection of every test model
+    matched.)"""
     result = match_detections(got, expected, box_atol, score_atol)
     assert result['matched'] >= share * result['larger'], result
     return result

@@ -79,7 +79,7 @@ def test_a_teacher_carried_outside_the_state_dict_follows_dtype_moves():
 
 
 def test_only_the_compat_module_reaches_into_other_libraries_privates():
-    """The issue's check: `grep -rn "\\._[a-z]" mmmimic/` finds other
+    """The check: `grep -rn "\\._[a-z]" mmmimic/` finds other
     libraries' private members only in compat.py (our own ``self._x`` and
     ``cls._x`` aside)."""
     out = subprocess.run(['grep', '-rn', r'\._[a-z]', 'mmmimic/',

@@ -1,0 +1,105 @@
+"""The files a tool's inputs load: a config's ``_base_`` chain (``mmdet::``
+bases included), the configs it names (``teacher_config``) and the local
+checkpoints it names (``teacher_ckpt``, ``load_from``, ``init_cfg``
+``checkpoint``). :func:`~.atomic.check_destination` refuses to write over any
+of them, so that no output replaces something the inputs depend on."""
+import ast
+import importlib.util
+import os.path as osp
+from typing import Iterable, List, Optional, Set
+
+#: config keys whose value is a file the config loads
+FILE_KEYS = ('teacher_ckpt', 'load_from', 'checkpoint', 'pretrained',
+             'teacher_config', 'resume_from')
+
+
+def package_config(path: str) -> Optional[str]:
+    """``mmdet::faster_rcnn/x.py`` -> the file in mmdet's installed package
+    (None when the package or file is not there)."""
+    scope, _, rest = path.partition('::')
+    try:
+        spec = importlib.util.find_spec(scope)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        for sub in ('.mim/configs', 'configs'):
+            candidate = osp.join(root, sub, rest)
+            if osp.isfile(candidate):
+                return candidate
+    return None
+
+
+def base_files(config: str) -> List[str]:
+    """The files ``config``'s ``_base_`` names, resolved (one level)."""
+    try:
+        with open(config) as f:
+            tree = ast.parse(f.read(), config)
+    except (OSError, SyntaxError, ValueError):
+        return []
+    bases: List[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == '_base_'
+                for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            bases += [value] if isinstance(value, str) else [
+                v for v in value if isinstance(v, str)]
+    found = []
+    for base in bases:
+        path = package_config(base) if '::' in base else osp.normpath(
+            osp.join(osp.dirname(osp.abspath(config)), base))
+        if path and osp.isfile(path):
+            found.append(path)
+    return found
+
+
+def named_files(config: str) -> List[str]:
+    """Local files the merged ``config`` names under :data:`FILE_KEYS`."""
+    try:
+        from mmengine.config import Config
+        cfg = Config.fromfile(config).to_dict()
+    except Exception:   # (a config that does not load: the tool says so)
+        return []
+    found: List[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in FILE_KEYS and isinstance(value, str) and \
+                        '://' not in value and osp.isfile(value):
+                    found.append(osp.abspath(value))
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+
+    walk(cfg)
+    return found
+
+
+def loaded_files(paths: Iterable[str]) -> List[str]:
+    """``paths`` and, for each config (``.py``) among them, every file it
+    loads, recursively; absolute, without repeats."""
+    seen: Set[str] = set()
+    order: List[str] = []
+    todo = [p for p in paths if p]
+    while todo:
+        path = todo.pop(0)
+        if '::' in path:
+            path = package_config(path) or path
+        key = osp.abspath(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        order.append(key)
+        if key.endswith('.py') and osp.isfile(key):
+            todo += base_files(key) + named_files(key)
+    return order
+
+
+__all__ = ['loaded_files', 'base_files', 'named_files', 'package_config']

@@ -1,0 +1,73 @@
+"""Class "nothing a tool depends on is overwritten": every writer refuses a
+destination that is an input or a file the inputs load (a config's _base_
+chain, the configs and checkpoints it names), with or without --overwrite,
+before any work. A new writer is covered by adding it to WRITERS."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from mmmimic.utils.atomic import DestinationError, check_destination
+from mmmimic.utils.input_files import loaded_files
+
+from ..conftest import REPO_ROOT
+
+DEMO = osp.join(REPO_ROOT, 'configs', 'demo')
+MIMIC = osp.join(DEMO, 'mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py')
+STUDENT = osp.join(DEMO, 'faster-rcnn_mobilenetv2-w0.5_demo-caltech.py')
+TEACHER = osp.join(DEMO, 'faster-rcnn_mobilenetv2-w1.0-in1k_demo-caltech.py')
+SHARED_BASE = osp.join(REPO_ROOT, 'configs', '_base_', 'schedules',
+                       'demo_iters.py')
+
+
+def test_a_configs_loaded_files_are_its_base_chain_and_named_files(tmp_path):
+    files = loaded_files([MIMIC])
+    assert files[0] == MIMIC
+    assert {STUDENT, TEACHER, SHARED_BASE} <= set(files)
+    assert osp.join(REPO_ROOT, 'checkpoints', 'demo',
+                    osp.basename(TEACHER)[:-3] + '.pth') in files
+    # an mmdet:: base is found in the installed package
+    config = tmp_path / 'mine.py'
+    config.write_text("_base_ = 'mmdet::faster_rcnn/"
+                      "faster-rcnn_r50_fpn_1x_coco.py'\n")
+    assert any(f.endswith(osp.join('_base_', 'default_runtime.py'))
+               for f in loaded_files([str(config)]))
+
+
+@pytest.mark.parametrize('out', [MIMIC, STUDENT, SHARED_BASE],
+                         ids=['input', 'base', 'shared base'])
+@pytest.mark.parametrize('overwrite', [False, True])
+def test_check_destination_refuses_what_the_inputs_load(out, overwrite):
+    with pytest.raises(DestinationError, match='(also an input|a file the '
+                       'inputs load).*does not allow this'):
+        check_destination(out, [MIMIC], overwrite=overwrite)
+
+
+def run(*argv):
+    return subprocess.run([sys.executable] + list(argv), capture_output=True,
+                          text=True, cwd=REPO_ROOT)
+
+
+#: each writer's command with its output on something the inputs load
+WRITERS = {
+    'tools/test.py --out (the checkpoint)': lambda tmp: (
+        osp.join('tools', 'test.py'), STUDENT, str(tmp / 'ck.pkl'),
+        '--out', str(tmp / 'ck.pkl')),
+    'make_mimic_config.py OUT (a shared base)': lambda tmp: (
+        osp.join('tools', 'misc', 'make_mimic_config.py'), STUDENT, TEACHER,
+        str(tmp / 't.pth'), SHARED_BASE, '--overwrite'),
+}
+
+
+@pytest.mark.parametrize('writer', sorted(WRITERS))
+def test_no_writer_overwrites_what_its_inputs_load(writer, tmp_path):
+    (tmp_path / 'ck.pkl').write_bytes(b'the checkpoint under test')
+    (tmp_path / 't.pth').write_bytes(b'a teacher')
+    before = open(SHARED_BASE).read()
+    proc = run(*WRITERS[writer](tmp_path))
+    assert proc.returncode != 0
+    assert 'does not allow this' in proc.stderr, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    assert (tmp_path / 'ck.pkl').read_bytes() == b'the checkpoint under test'
+    assert open(SHARED_BASE).read() == before
