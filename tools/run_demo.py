@@ -367,9 +367,12 @@ def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
              f'{PRETRAINED}'], osp.join(work_dir, 'train_teacher.log'))
     digest = strip_checkpoint(osp.join(run_dir, f'iter_{iters}.pth'), out)
     atomic_write_bytes(key_file, key.encode())
-    print(f'  teacher: {osp.relpath(out, REPO)} (sha256 {digest}); to ship '
-          f'it, copy it to {osp.relpath(TEACHER_CKPT, REPO)} and put the '
-          'hash and seed into configs/demo/metafile.yml', flush=True)
+    ship = f'; to ship it, copy it to {osp.relpath(TEACHER_CKPT, REPO)} and ' \
+        'put the hash and seed into configs/demo/metafile.yml' \
+        if args.data_variant == 'dense' else \
+        f' (the {args.data_variant} data\'s teacher, reused by later runs)'
+    print(f'  teacher: {osp.relpath(out, REPO)} (sha256 {digest}){ship}',
+          flush=True)
     return out, seed
 
 
