@@ -219,3 +219,29 @@ def test_counts_below_one_are_refused_before_any_work(tmp_path, flag, value):
     assert proc.returncode == 2
     assert f'{flag} {value}: must be at least 1' in proc.stderr
     assert not osp.exists(out)
+
+
+def test_a_box_entirely_outside_the_image_is_left_out_and_named(tmp_path):
+    """A .vbb box with no pixel in the frame was written as a positive, then
+    dropped unseen by the dataset; the converter leaves it out and says so
+    (boxes partly outside stay: the benchmark has them)."""
+    raw, out = tmp_path / 'raw', tmp_path / 'out'
+    make_raw(str(raw), sets=('set06', ))
+    frames = [[] for _ in range(NUM_FRAMES)]
+    frames[29] = [obj(1, 'person', [10, 5, 20, 60]),
+                  obj(2, 'person', [70, 5, 20, 60]),        # right of 64 px
+                  obj(3, 'person', [-30, 0, 25, 60]),       # left of 0
+                  obj(4, 'person', [50, 0, 30, 60])]        # partly inside
+    write_vbb(str(raw / 'annotations' / 'set06' / 'V000.vbb'),
+              VbbAnnotation(NUM_FRAMES, ['person'] * 4, frames))
+    proc = subprocess.run([sys.executable, TOOL, str(raw), str(out),
+                           '--splits', 'test'], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ('set06/V000: 2 box(es) entirely outside the 64x48 image left '
+            'out, e.g. frame 29 person [x y w h] = [70.0, 5.0, 20.0, 60.0]'
+            ) in proc.stdout
+    with open(out / 'annotations' / 'test.json') as f:
+        boxes = [a['bbox'] for a in json.load(f)['annotations']]
+    assert boxes == [[10, 5, 20, 60], [50, 0, 30, 60]]
+    assert 'Reasonable pedestrians per image' in proc.stdout

@@ -76,3 +76,69 @@ def test_repeated_image_ids_are_refused(converted, tmp_path):
             rf"{coco['images'][0]['id']} by \['{names[0]}', '{names[1]}'\]; "
             'every image needs its own id')):
         dataset(str(tmp_path))
+
+
+def write_changed(converted, tmp_path, change) -> str:
+    with open(osp.join(converted, 'annotations', 'test.json')) as f:
+        coco = json.load(f)
+    change(coco)
+    (tmp_path / 'annotations').mkdir()
+    (tmp_path / 'annotations' / 'test.json').write_text(json.dumps(coco))
+    return str(tmp_path)
+
+
+def rename_category(coco):
+    coco['categories'][0]['name'] = 'pedestrian'
+
+
+def add_category(coco):
+    coco['categories'].append(dict(id=2, name='car'))
+    coco['annotations'][0]['category_id'] = 2
+
+
+def unknown_category_id(coco):
+    coco['annotations'][0]['category_id'] = 7
+
+
+@pytest.mark.parametrize('change, message', [
+    (rename_category, r"no category named \['person'\] \(its categories: "
+     r"\['pedestrian'\]\)"),
+    (add_category, r"has category_id 2 \(car\), not one of the classes "
+     r"\['person'\]"),
+    (unknown_category_id, r'has category_id 7 \(not a category\)'),
+], ids=['category renamed', 'another category', 'unknown id'])
+def test_labels_the_classes_do_not_know_are_refused(converted, tmp_path,
+                                                    change, message):
+    """Before: 0 of the file's instances loaded (a renamed category) or the
+    unknown ones dropped, silently; now the file, annotation and classes are
+    named."""
+    root = write_changed(converted, tmp_path, change)
+    with pytest.raises(ValueError, match='test.json: .*' + message):
+        dataset(root)
+
+
+def test_boxes_left_out_are_counted_once(converted, tmp_path):
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    def outside(coco):
+        coco['annotations'][0]['bbox'] = [5000, 5000, 10, 20]
+    root = write_changed(converted, tmp_path, outside)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        ds = dataset(root)
+    finally:
+        logger.removeHandler(handler)
+
+    def count(data):
+        return sum(len(data.get_data_info(i)['instances'])
+                   for i in range(len(data)))
+    assert count(ds) == count(dataset(converted)) - 1
+    said = [r.getMessage() for r in records if 'box(es)' in r.getMessage()]
+    assert len(said) == 1 and '1 box(es) smaller than a pixel or entirely ' \
+        'outside their image left out' in said[0]

@@ -180,3 +180,17 @@ def test_box_shapes():
     with pytest.raises(ValueError, match='1 image_ids for 2 images'):
         evaluate_miss_rate([np.zeros((0, 5))] * 2, [np.zeros((0, 5))] * 2,
                            image_ids=[0])
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(iou_thr=0), dict(iou_thr=-1), dict(iou_thr=float('nan')),
+    dict(iou_thr=1.5), dict(iou_thr=True), dict(det_height_range=(80, 40)),
+    dict(det_height_range=(float('nan'), 1)), dict(det_height_range=(-1, 5)),
+    dict(det_height_range=(5, )),
+])
+def test_the_function_refuses_what_the_metric_refuses(kwargs):
+    """evaluate_miss_rate checks its numbers as CaltechMRMetric does (one
+    check each), instead of returning 0 % or 100 %."""
+    key = next(iter(kwargs))
+    with pytest.raises(ValueError, match=f'evaluate_miss_rate {key}='):
+        evaluate_miss_rate([np.zeros((0, 5))], [np.zeros((0, 5))], **kwargs)

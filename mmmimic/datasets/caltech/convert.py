@@ -156,6 +156,8 @@ def convert_video(raw_dir: str, out_dir: str, set_name: str, video: str,
             if name.startswith(prefix):
                 os.remove(osp.join(image_dir, name))
     images, annotations = [], []
+    outside = []   # (frame, label, box) of boxes with no pixel in the image
+    width, height = reader.header.width, reader.header.height
     for frame in frames:
         name = image_name(set_name, video, frame)
         path = osp.join(image_dir, name)
@@ -171,6 +173,9 @@ def convert_video(raw_dir: str, out_dir: str, set_name: str, video: str,
             if obj['label'] in DROPPED_LABELS:
                 continue
             x, y, w, h = obj['pos']
+            if x + w <= 0 or y + h <= 0 or x >= width or y >= height:
+                outside.append((frame, obj['label'], [x, y, w, h]))
+                continue
             vis = visibility_ratio(obj['pos'], obj['posv'], obj['occluded'])
             positive = rule.is_positive(obj['label'], h, vis)
             records.append(dict(
@@ -179,6 +184,11 @@ def convert_video(raw_dir: str, out_dir: str, set_name: str, video: str,
                 occluded=int(obj['occluded']), height=h,
                 visibility=vis, iscrowd=int(not positive)))
         annotations.append(records)
+    if outside:
+        frame, label, box = outside[0]
+        print(f'{set_name}/{video}: {len(outside)} box(es) entirely outside '
+              f'the {width}x{height} image left out, e.g. frame {frame} '
+              f'{label} [x y w h] = {[round(v, 1) for v in box]}', flush=True)
     return images, annotations
 
 

@@ -1,9 +1,11 @@
+import logging
 import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
+from mmengine.logging import print_log
 
 from mmmimic.registry import DATASETS
 
@@ -92,28 +94,64 @@ class CaltechPedestrianDataset(CocoDataset):
         Raises:
             ValueError: two images of ``ann_file`` share an id.
         """
+        self._skipped_boxes = 0
         try:
-            return super().load_data_list()
+            data_list = super().load_data_list()
         except RepeatedImageIds as error:
             raise ValueError(repeated_ids_message(
                 self.ann_file, error.repeated)) from None
+        if self._skipped_boxes:
+            print_log(f'{self.ann_file}: {self._skipped_boxes} box(es) '
+                      'smaller than a pixel or entirely outside their image '
+                      'left out (as CocoDataset does)', logger='current',
+                      level=logging.WARNING)
+        return data_list
+
+    def _check_categories(self) -> None:
+        """Refuse a file whose categories lack one of the classes (its
+        instances would all be dropped, training on background only)."""
+        classes = list(self.metainfo['classes'])
+        names = [c.get('name') for c in self.coco.cats.values()]
+        missing = [c for c in classes if c not in names]
+        if missing:
+            raise ValueError(
+                f'{self.ann_file}: no category named {missing} (its '
+                f'categories: {names}); the dataset\'s classes are {classes}. '
+                'Write the file with tools/dataset_converters/caltech.py, or '
+                'set the dataset\'s metainfo=dict(classes=...) to its names')
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
         """One image: path, size and instances with ``ignore_flag``.
 
         Boxes smaller than a pixel or entirely outside the image are skipped,
-        as CocoDataset does; unlike CocoDataset, nothing else is dropped.
+        as CocoDataset does (their count is logged once); unlike
+        CocoDataset, nothing else is dropped: an instance of a category that
+        is not one of the classes is refused, as is a file without a
+        category for each class.
         """
+        if not getattr(self, '_categories_checked', False):
+            self._check_categories()
+            self._categories_checked = True
         img_info = raw_data_info['raw_img_info']
         width, height = img_info['width'], img_info['height']
         instances = []
         for ann in raw_data_info['raw_ann_info']:
             if ann['category_id'] not in self.cat_ids:
-                continue
+                known = {c['id']: c.get('name') for c in
+                         self.coco.cats.values()}
+                raise ValueError(
+                    f'{self.ann_file}: annotation {ann.get("id")} of '
+                    f'{img_info.get("file_name")} has category_id '
+                    f'{ann["category_id"]!r} '
+                    f'({known.get(ann["category_id"], "not a category")}), '
+                    f'not one of the classes {list(self.metainfo["classes"])}'
+                    f' (ids {list(self.cat_ids)}); it would be dropped '
+                    'silently. Remove it from the file or add its class')
             x, y, w, h = ann['bbox']
             inter_w = max(0, min(x + w, width) - max(x, 0))
             inter_h = max(0, min(y + h, height) - max(y, 0))
             if w < 1 or h < 1 or inter_w * inter_h == 0:
+                self._skipped_boxes = getattr(self, '_skipped_boxes', 0) + 1
                 continue
             instances.append(
                 dict(bbox=[x, y, x + w, y + h],

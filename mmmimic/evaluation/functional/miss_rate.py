@@ -78,6 +78,35 @@ def check_boxes(boxes: np.ndarray,
     return boxes
 
 
+def check_iou_thr(iou_thr, owner: str = 'evaluate_miss_rate') -> float:
+    """``iou_thr`` as a float if it is a number in (0, 1); else ValueError
+    naming ``owner``."""
+    if isinstance(iou_thr, bool) or not isinstance(
+            iou_thr, (int, float, np.floating, np.integer)) or \
+            not 0 < iou_thr < 1:
+        raise ValueError(
+            f'{owner} iou_thr={iou_thr!r}: the overlap a detection needs to '
+            'match a person, a number between 0 and 1 exclusive (the '
+            'benchmark uses 0.5)')
+    return float(iou_thr)
+
+
+def check_height_range(height_range, owner: str = 'evaluate_miss_rate'
+                       ) -> Tuple[float, float]:
+    """``(low, high)`` of detection heights, ``0 <= low < high`` (high may be
+    inf); else ValueError naming ``owner``."""
+    try:
+        low, high = (float(v) for v in height_range)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not (0 <= low < high) or math.isnan(high):
+        raise ValueError(
+            f'{owner} det_height_range={height_range!r}: give (low, high) '
+            'pixels with 0 <= low < high, e.g. (40, inf) for the Reasonable '
+            'setup (50 / 1.25)')
+    return low, high
+
+
 def box_overlaps(dets: np.ndarray, gts: np.ndarray,
                  gt_ignore: np.ndarray) -> np.ndarray:
     """Overlap of each detection with each ground-truth box (``[x y w h]``).
@@ -187,9 +216,13 @@ def evaluate_miss_rate(gts: Sequence[np.ndarray],
         recall is 0/0 there).
 
     Raises:
-        ValueError: lengths differ, or a box is malformed, not finite or of
-            size <= 0 (:func:`check_boxes`), checked before any matching.
+        ValueError: ``iou_thr`` outside (0, 1), a height range that is not
+            ``0 <= low < high``, lengths that differ, or a box malformed, not
+            finite or of size <= 0 (:func:`check_boxes`), all checked before
+            any matching.
     """
+    iou_thr = check_iou_thr(iou_thr)
+    det_height_range = check_height_range(det_height_range)
     if len(gts) != len(dets):
         raise ValueError(f'evaluate_miss_rate: {len(gts)} ground-truth images '
                          f'but {len(dets)} detection images')

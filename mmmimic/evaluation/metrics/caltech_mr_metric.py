@@ -18,6 +18,7 @@ from mmmimic.evaluation.functional import (
     CaltechSetup,
     MissRateResult,
     check_boxes,
+    check_iou_thr,
     evaluate_miss_rate,
     setup_ground_truth,
     standardize_aspect,
@@ -81,13 +82,7 @@ class CaltechMRMetric(BaseMetric):
                 '(OUT_DIR/annotations/test.json)')
         self.ann_file = ann_file
         self.setups = self._parse_setups(setups)
-        if isinstance(iou_thr, bool) or not isinstance(
-                iou_thr, (int, float)) or not 0 < iou_thr < 1:
-            raise ValueError(
-                f'CaltechMRMetric iou_thr={iou_thr!r}: the overlap a '
-                'detection needs to match a person, a number between 0 and '
-                '1 exclusive (the benchmark uses 0.5)')
-        self.iou_thr = float(iou_thr)
+        self.iou_thr = check_iou_thr(iou_thr, 'CaltechMRMetric')
         self.aspect_ratio = aspect_ratio
         self.image_bounds = image_bounds
         self.plot_curves = plot_curves
