@@ -9,13 +9,18 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from mmmimic.registry import MODELS, TASK_UTILS, build_in_mmmimic
-from mmmimic.utils.compat import CarriesUnregisteredModules
+from mmmimic.utils.compat import CarriesUnregisteredModules, bbox_forward
 
 from ..data_preprocessors.scaled_det_data_preprocessor import (
     rescale_boxes,
     scale_batch,
 )
-from ..losses.mimic_step import BaseMimicLoss, build_mimic_term
+from ..losses.mimic_step import (
+    BaseMimicLoss,
+    MimicStep,
+    build_mimic_term,
+    check_term_losses,
+)
 from .levels import align_maps, level_strides, match_levels, probe_levels
 from .mimic_checks import (
     check_adapter_channels,
@@ -32,6 +37,12 @@ from .teacher import (
     renormalise,
     same_normalisation,
 )
+
+
+def no_grad(function, *args):
+    """``function(*args)`` without gradients (the teacher's parts)."""
+    with torch.no_grad():
+        return function(*args)
 
 
 @MODELS.register_module()
@@ -329,17 +340,76 @@ class FeatureMimicDistiller(CarriesUnregisteredModules, TwoStageDetector):
             ``loss_bbox``, ...
         """
         weight = self.mimic_weight
-        # the teacher first (not at all while mimic is off): its no-grad
+        # 1. the teacher first (not at all while mimic is off): its no-grad
         # forward then runs in memory that the student's saved activations do
         # not hold yet, markedly faster on a CPU; it draws no random numbers
         teacher_x = self.teacher_features(batch_inputs) if weight > 0 else None
+        # 2. the student's view of the batch (resized by student_input_scale)
         inputs, samples, scale = self.student_view(batch_inputs,
                                                    batch_data_samples)
-        # the student's own step (its class's loss), the mimic tapping it
-        tap = MimicTap(self, teacher_x, len(samples), scale, weight)
+
+        # 3. the student's own step (its class's loss): RPN, then RoI head.
+        # Where the RoI head receives the maps and proposals, the tap runs
+        # the mimic part (regions, then terms) on exactly those
+        def mimic(x, proposals, samples, rpn_outs):
+            return self.mimic_losses(x, proposals, samples, rpn_outs,
+                                     teacher_x, scale, weight)
+
+        tap = MimicTap(self, mimic, len(samples))
         with tap.attached():
             losses = super().loss(inputs, samples)
+        # 4. the student's losses with the mimic terms'
         return tap.merge(losses)
+
+    def mimic_losses(self, x: Tuple[Tensor, ...], proposals: InstanceList,
+                     samples: SampleList, rpn_outs: Optional[tuple],
+                     teacher_x: Optional[Tuple[Tensor, ...]],
+                     scale: Tuple[float, float],
+                     weight: float) -> Dict[str, Tensor]:
+        """The mimic part of one training step: regions, then every term.
+
+        Args:
+            x (tuple[Tensor]): The student's levels, each (B, C_s, h, w).
+            proposals (list[InstanceData]): The student's RPN proposals, as
+                its RoI head receives them.
+            samples (list[DetDataSample]): The batch in the student's pixels.
+            rpn_outs (tuple, optional): The student's raw RPN outputs.
+            teacher_x (tuple[Tensor], optional): The teacher's levels, each
+                (B, C_t, H, W); None while the schedule has mimic off.
+            scale (tuple[float, float]): Batch-to-student pixel factors.
+            weight (float): The schedule's factor of every mimic loss.
+
+        Returns:
+            dict[str, Tensor]: every term's ``loss_names``, times ``weight``
+            (zeros that keep the adapter in the graph while mimic is off).
+        """
+        teacher = self.teacher
+        step = MimicStep(strides=list(self.mimic_strides),
+                         student_rpn=rpn_outs)
+        losses: Dict[str, Tensor] = {}
+        if teacher_x is None:
+            step.teacher_maps = None   # (step.mimic_on is False)
+            step.provide('student_maps', lambda: self.adapted_student(x))
+            for term in self.mimic_terms:
+                losses.update(check_term_losses(
+                    term, term.zero_losses(step), 'zero_losses'))
+            return losses
+        # the regions, from the student's proposals
+        step.student_rois, step.teacher_rois, step.positives = \
+            self.mimic_regions(proposals, samples, scale)
+        # what the terms may read, computed when one first does
+        step.provide(('student_maps', 'teacher_maps'),
+                     lambda: self.mimic_pairs(x, teacher_x))
+        step.provide('teacher_rpn',
+                     lambda: no_grad(teacher.rpn_head, teacher_x))
+        step.provide('student_rcnn', lambda: bbox_forward(
+            self.roi_head, x, step.student_rois))
+        step.provide('teacher_rcnn', lambda: no_grad(
+            bbox_forward, teacher.roi_head, teacher_x, step.teacher_rois))
+        for term in self.mimic_terms:
+            term_losses = check_term_losses(term, term.step_loss(step))
+            losses.update({k: weight * v for k, v in term_losses.items()})
+        return losses
 
     # -- test ---------------------------------------------------------------------
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,

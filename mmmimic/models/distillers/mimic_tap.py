@@ -1,22 +1,12 @@
-"""Taps the student's own training step for the mimic terms."""
+"""Taps the student's own training step where its RoI head receives the
+feature maps and proposals: there the distiller's mimic part runs."""
 import contextlib
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-import torch
 import torch.nn as nn
 from mmdet.structures import SampleList
 from mmdet.utils import InstanceList
 from torch import Tensor
-
-from mmmimic.utils.compat import bbox_forward
-
-from ..losses.mimic_step import MimicStep, check_term_losses
-
-
-def no_grad(function, *args):
-    """``function(*args)`` without gradients (the teacher's parts)."""
-    with torch.no_grad():
-        return function(*args)
 
 
 class MimicTap:
@@ -25,34 +15,34 @@ class MimicTap:
     While :meth:`attached`, the student's RPN forward outputs are recorded
     (a forward hook; they serve the logit mimic) and its RoI head's ``loss``
     is wrapped: when the student's step calls ``roi_head.loss(x,
-    rpn_results_list, batch_data_samples)``, the mimic terms run first, on
-    exactly the feature maps and proposals the RoI head is given, then the
-    RoI head's own loss. So the order of work and of random draws is the
-    student's own: its RPN, the mimic regions, its RoI head sampling.
+    rpn_results_list, batch_data_samples)``, the tap first hands exactly
+    those feature maps and proposals (of the mimicked branch) and the RPN's
+    outputs to ``mimic(x, proposals, samples, rpn_outs)`` (the distiller's
+    :meth:`~.FeatureMimicDistiller.mimic_losses`) and keeps its losses, then
+    runs the RoI head's own loss. So the order of work and of random draws
+    is the student's own: its RPN, the mimic regions, its RoI head sampling;
+    and the proposals are read before the RoI head renames their fields.
 
     A student whose step runs the images several times through branches
     (TridentNet: the batch repeated once per branch, branch-major) is
     mimicked on the branch it tests with (``test_branch_idx``, else 0).
 
     Args:
-        distiller (nn.Module): The :class:`FeatureMimicDistiller`.
-        teacher_x (tuple[Tensor] | None): The teacher's levels, each
-            (B, C_t, H_t, W_t); None while mimic is off.
+        distiller (nn.Module): The detector whose RPN and RoI head are
+            tapped.
+        mimic (callable): ``mimic(x, proposals, samples, rpn_outs)`` ->
+            ``{name: loss}``, called once, at the RoI head's loss.
         num_images (int): B, the images of the batch.
-        scale (tuple[float, float]): Batch-to-student pixel factors.
-        weight (float): The schedule's factor of every mimic loss.
     """
 
     def __init__(self, distiller: nn.Module,
-                 teacher_x: Optional[Tuple[Tensor, ...]], num_images: int,
-                 scale: Tuple[float, float], weight: float) -> None:
+                 mimic: Callable[..., Dict[str, Tensor]],
+                 num_images: int) -> None:
         self.distiller = distiller
-        self.teacher_x = teacher_x
+        self.mimic = mimic
         self.num_images = num_images
-        self.scale = scale
-        self.weight = weight
         self.rpn_outs: Optional[tuple] = None
-        #: the terms' losses, once the RoI head's loss was reached
+        #: the mimic losses, once the RoI head's loss was reached
         self.losses: Optional[Dict[str, Tensor]] = None
         self.roi_keys: List[str] = []
 
@@ -68,7 +58,8 @@ class MimicTap:
 
         def tapped_loss(x, rpn_results_list, batch_data_samples, *args,
                         **kwargs):
-            self._mimic(x, rpn_results_list, batch_data_samples)
+            self.losses = self.mimic(*self._mimicked_branch(
+                x, rpn_results_list, batch_data_samples))
             out = original(x, rpn_results_list, batch_data_samples, *args,
                            **kwargs)
             self.roi_keys = list(out)
@@ -87,7 +78,7 @@ class MimicTap:
         if self.rpn_outs is None:
             self.rpn_outs = outs
 
-    # -- the mimic -----------------------------------------------------------
+    # -- what the mimic sees -------------------------------------------------
     def _branch(self, items: Sequence, total: int) -> Sequence:
         """The images of the mimicked branch (all when there is one)."""
         if total == self.num_images or total % self.num_images:
@@ -95,51 +86,28 @@ class MimicTap:
         index = max(int(getattr(self.distiller, 'test_branch_idx', 0)), 0)
         return items[index * self.num_images:(index + 1) * self.num_images]
 
-    def _mimic(self, x: Tuple[Tensor, ...], proposals: InstanceList,
-               samples: SampleList) -> None:
+    def _mimicked_branch(self, x: Tuple[Tensor, ...], proposals: InstanceList,
+                         samples: SampleList) -> tuple:
+        """``(x, proposals, samples, rpn_outs)`` of the mimicked branch."""
         total = x[0].shape[0]
-        x = tuple(self._branch(level, total) for level in x)
         rpn_outs = self.rpn_outs
         if isinstance(rpn_outs, (tuple, list)):
             rpn_outs = tuple(
                 [self._branch(t, total) for t in out]
                 if isinstance(out, (list, tuple)) else out
                 for out in rpn_outs)
-        distiller = self.distiller
-        teacher, teacher_x = distiller.teacher, self.teacher_x
-        step = MimicStep(strides=list(distiller.mimic_strides),
-                         student_rpn=rpn_outs)
-        terms = distiller.mimic_terms
-        if teacher_x is None:
-            step.teacher_maps = None   # (step.mimic_on is False)
-            step.provide('student_maps',
-                         lambda: distiller.adapted_student(x))
-            self.losses = {}
-            for term in terms:
-                self.losses.update(check_term_losses(
-                    term, term.zero_losses(step), 'zero_losses'))
-            return
-        step.provide(('student_maps', 'teacher_maps'),
-                     lambda: distiller.mimic_pairs(x, teacher_x))
-        step.student_rois, step.teacher_rois, step.positives = \
-            distiller.mimic_regions(list(self._branch(proposals, total)),
-                                    list(self._branch(samples, total)),
-                                    self.scale)
-        step.provide('teacher_rpn',
-                     lambda: no_grad(teacher.rpn_head, teacher_x))
-        step.provide('student_rcnn', lambda: bbox_forward(
-            distiller.roi_head, x, step.student_rois))
-        step.provide('teacher_rcnn', lambda: no_grad(
-            bbox_forward, teacher.roi_head, teacher_x, step.teacher_rois))
-        self.losses = {}
-        for term in terms:
-            losses = check_term_losses(term, term.step_loss(step))
-            self.losses.update({k: self.weight * v
-                                for k, v in losses.items()})
+        return (tuple(self._branch(level, total) for level in x),
+                list(self._branch(proposals, total)),
+                list(self._branch(samples, total)), rpn_outs)
 
     def merge(self, student_losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """The student's losses with the mimic terms' placed before the RoI
-        head's (the order MMEngine sums them in).
+        """The student's losses with the mimic losses placed before the RoI
+        head's, where the student's step computed them.
+
+        MMEngine sums the losses in the dict's order and a float sum depends
+        on its order: placing the mimic keys where they were computed
+        (between the RPN's and the RoI head's) keeps the total, and so the
+        trained weights, the same bit for bit however the tap is wired.
 
         Raises:
             RuntimeError: the student's step never called ``roi_head.loss``,
