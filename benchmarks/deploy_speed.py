@@ -58,6 +58,7 @@ from mmmimic.utils.benchmark import (  # noqa: E402
     markdown_table,
     write_json,
 )
+from mmmimic.utils.cli import positive_int  # noqa: E402
 
 DEMO = osp.join(REPO, 'configs', 'demo')
 TEACHER = ('teacher', osp.join(
@@ -88,8 +89,8 @@ def parse_args() -> argparse.Namespace:
                         'reference of the speed-ups)')
     parser.add_argument('--sizes', nargs='+', default=['640x480', '1500x1000'],
                         help='input sizes WxH')
-    parser.add_argument('--rounds', type=int, default=10)
-    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--rounds', type=positive_int, default=10)
+    parser.add_argument('--threads', type=positive_int, default=1)
     parser.add_argument('--quick', action='store_true',
                         help='one small size, 2 rounds (for tests)')
     add_json_arguments(parser)
@@ -231,4 +232,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

@@ -27,19 +27,20 @@ from mmmimic.utils.benchmark import (
     median_ms,
     write_json,
 )
+from mmmimic.utils.cli import positive_int
 
 STRIDE = 16
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--num-rois', type=int, nargs='+',
+    parser.add_argument('--num-rois', type=positive_int, nargs='+',
                         default=[64, 256, 512, 2048])
-    parser.add_argument('--channels', type=int, nargs='+', default=[256, 512])
+    parser.add_argument('--channels', type=positive_int, nargs='+', default=[256, 512])
     parser.add_argument('--maps', nargs='+', default=['40x30', '80x60',
                                                       '120x90'],
                         help='map sizes WxH (stride 16)')
-    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--repeats', type=positive_int, default=5)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='one small setting, 1 repeat (for tests)')
@@ -168,4 +169,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

@@ -33,6 +33,7 @@ from mmmimic.utils.benchmark import (
     synthetic_batch,
     write_json,
 )
+from mmmimic.utils.cli import int_at_least, positive_int
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
 # name: (student config, mimic config, (height, width), batch size)
@@ -50,8 +51,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--pairs', nargs='+', choices=list(PAIRS),
                         default=list(PAIRS))
-    parser.add_argument('--rounds', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--rounds', type=positive_int, default=10)
+    parser.add_argument('--warmup', type=int_at_least(0), default=2)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='small images, 2 rounds, 1 warm-up (for tests)')
@@ -124,4 +125,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

@@ -104,4 +104,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

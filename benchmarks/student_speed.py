@@ -31,6 +31,7 @@ from mmmimic.utils.benchmark import (
     predict_ms,
     write_json,
 )
+from mmmimic.utils.cli import positive_int
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
 MODELS_TO_TIME = [
@@ -50,7 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sizes', nargs='+', default=['640x480', '1500x1000'],
                         help='input sizes WxH')
-    parser.add_argument('--repeats', type=int, default=10)
+    parser.add_argument('--repeats', type=positive_int, default=10)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='one small size, 1 repeat (for tests)')
@@ -131,4 +132,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

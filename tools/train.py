@@ -44,7 +44,7 @@ def main() -> None:
     setup_cache_size_limit_of_dynamo()
     register_all_modules(init_default_scope=False)
 
-    cfg = run_config(args)
+    cfg = run_config(args, training=True)
 
     if args.amp:
         # fp16 + dynamic loss scaling on a GPU, bf16 on CPU (where MMEngine's
@@ -88,4 +88,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

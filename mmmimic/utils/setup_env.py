@@ -142,13 +142,30 @@ def check_work_dir(work_dir: str) -> None:
                          'folder you can write') from None
 
 
-def run_config(args):
+def check_trains_something(cfg) -> None:
+    """Refuse a training config that would train nothing: its loop's
+    ``max_iters`` / ``max_epochs`` must be a whole number >= 1 (MMEngine
+    exits 0 without a step or a checkpoint otherwise)."""
+    train_cfg = cfg.get('train_cfg') or {}
+    for key in ('max_iters', 'max_epochs'):
+        if key not in train_cfg:
+            continue
+        value = train_cfg[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SystemExit(
+                f'train_cfg.{key}={value!r}: a training needs at least one '
+                f'{"iteration" if key == "max_iters" else "epoch"} (a whole '
+                f'number >= 1, e.g. --cfg-options train_cfg.{key}=500)')
+
+
+def run_config(args, training: bool = False):
     """The config a tool runs: ``args.config`` with ``--cfg-options`` merged,
     the launcher set (CPU DDP prepared, :func:`setup_cpu_distributed`),
     ``default_scope`` mmmimic unless set, and the work dir from the command
     line, else the config, else ``./work_dirs/<config name>`` (made, and
     checked to be writable, here). ``--cfg-options`` text where the config
-    holds a number is refused naming the key. Sets
+    holds a number is refused naming the key; with ``training``, a config
+    that would train nothing (:func:`check_trains_something`). Sets
     ``LOCAL_RANK`` from ``--local-rank`` when the launcher did not."""
     import os
     import os.path as osp
@@ -164,6 +181,8 @@ def run_config(args):
     if args.cfg_options is not None:
         check_option_types(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    if training:   # (refused before the work dir is made)
+        check_trains_something(cfg)
     setup_cpu_distributed(cfg)
     cfg.setdefault('default_scope', SCOPE)
     if args.work_dir is not None:

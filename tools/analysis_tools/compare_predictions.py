@@ -20,6 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
 from mmmimic.deployment.compare import compare_predictions  # noqa: E402
+from mmmimic.utils.cli import non_negative_float
 from mmmimic.utils.safe_pickle import (
     DamagedPickleError,
     UnsafePickleError,
@@ -31,9 +32,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('got')
     parser.add_argument('expected')
-    parser.add_argument('--box-atol', type=float, default=0.05,
+    parser.add_argument('--box-atol', type=non_negative_float, default=0.05,
                         help='largest coordinate difference of a match (px)')
-    parser.add_argument('--score-atol', type=float, default=1e-4)
+    parser.add_argument('--score-atol', type=non_negative_float, default=1e-4)
     args = parser.parse_args()
     dumps = []
     for name, path in (('got', args.got), ('expected', args.expected)):
@@ -55,4 +56,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

@@ -35,6 +35,7 @@ from mmmimic.utils.atomic import (
     atomic_write_bytes,
     check_destination,
 )
+from mmmimic.utils.cli import positive_int
 from mmmimic.utils.compat import bbox_forward
 from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
 from mmmimic.utils.safe_load import CheckpointError
@@ -47,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='mimic config')
     parser.add_argument('checkpoint', help="checkpoint with the student's "
                         'weights (of the mimic run or of the student alone)')
-    parser.add_argument('--images', type=int, default=200,
+    parser.add_argument('--images', type=positive_int, default=200,
                         help='test images to use (the first ones)')
     parser.add_argument('--out', help='JSON file to write the figures to')
     parser.add_argument('--overwrite', action='store_true',
@@ -224,4 +225,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

@@ -21,6 +21,7 @@ from mmengine.structures import InstanceData
 
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
+from mmmimic.utils.cli import int_at_least, positive_int
 from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
 from mmmimic.utils.model_checkpoint import load_checked_weights
 from mmmimic.utils.safe_load import CheckpointError
@@ -33,9 +34,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint of the mimic run')
     parser.add_argument('image', help='image file')
     parser.add_argument('--out', required=True, help='PNG to write')
-    parser.add_argument('--level', type=int, default=0,
+    parser.add_argument('--level', type=int_at_least(0), default=0,
                         help='which mimicked level (index into mimic_levels)')
-    parser.add_argument('--num-regions', type=int, default=32,
+    parser.add_argument('--num-regions', type=positive_int, default=32,
                         help='regions to draw (top-scoring)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -135,4 +136,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

@@ -23,6 +23,7 @@ import json
 from mmmimic.datasets.caltech.convert import convert_split
 from mmmimic.datasets.caltech.positives import PositiveRule
 from mmmimic.datasets.caltech.stats import format_statistics, split_statistics
+from mmmimic.utils.cli import finite_at_least, non_negative_float
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,9 +42,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--new-annotations',
                         help='folder of bbGt text files (setXX_VYYY_IZZZZZ.txt, '
                         'e.g. Zhang et al. 2016) used instead of the .vbb files')
-    parser.add_argument('--min-height', type=float, default=50,
+    parser.add_argument('--min-height', type=non_negative_float, default=50,
                         help='training positives: minimum height (pixels)')
-    parser.add_argument('--min-visibility', type=float, default=0.65,
+    parser.add_argument('--min-visibility', type=finite_at_least(0, 1), default=0.65,
                         help='training positives: minimum visible fraction')
     parser.add_argument('--workers', type=int, default=1,
                         help='videos converted in parallel')
@@ -71,4 +72,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

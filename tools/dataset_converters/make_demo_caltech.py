@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from mmmimic.datasets.caltech.convert import TEST_SETS, TRAIN_SETS
 from mmmimic.utils.atomic import atomic_write_bytes
+from mmmimic.utils.cli import int_at_least, positive_int
 
 # the renderer lives beside this tool (it is the demo's, not the package's)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -53,19 +54,19 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Generate the procedural Caltech-format demo dataset')
     parser.add_argument('out_dir', help='raw dataset folder to write')
-    parser.add_argument('--train-frames', type=int, default=100,
+    parser.add_argument('--train-frames', type=positive_int, default=100,
                         help='frames per training video')
-    parser.add_argument('--test-frames', type=int, default=100,
+    parser.add_argument('--test-frames', type=positive_int, default=100,
                         help='frames per test video')
-    parser.add_argument('--videos', type=int, default=3,
+    parser.add_argument('--videos', type=positive_int, default=3,
                         help='videos (each its own scene) per training set')
-    parser.add_argument('--test-videos', type=int, default=10,
+    parser.add_argument('--test-videos', type=positive_int, default=10,
                         help='videos (each its own scene) per test set')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int_at_least(0), default=0)
     parser.add_argument('--variant', choices=sorted(WRITERS), default='dense',
                         help='dense: the demo (default); sparse: Caltech-like '
                         'frames (demo_caltech_sparse.py)')
-    parser.add_argument('--workers', type=int, default=min(4, os.cpu_count()),
+    parser.add_argument('--workers', type=positive_int, default=min(4, os.cpu_count()),
                         help='videos rendered in parallel')
     return parser.parse_args()
 
@@ -143,4 +144,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

@@ -42,6 +42,7 @@ from mmmimic.deployment import (  # noqa: E402
 from mmmimic.deployment.onnx_export import DEFAULT_OPSET  # noqa: E402
 from mmmimic.models.distillers.student_export import ExportError  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
+from mmmimic.utils.cli import int_at_least  # noqa: E402
 from mmmimic.utils.config_file import ConfigFileError  # noqa: E402
 
 
@@ -53,11 +54,13 @@ def parse_args() -> argparse.Namespace:
                         'detector config')
     parser.add_argument('checkpoint', help='its checkpoint')
     parser.add_argument('out', help='the .onnx file to write')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input height and width (default: the test '
+    parser.add_argument('--shape', type=int_at_least(32, 8192), nargs=2,
+                        metavar=('H', 'W'),
+                        help='input height and width, 32-8192 each '
+                        '(default: the test '
                         'pipeline\'s Resize scale, padded as the '
                         'preprocessor pads)')
-    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
+    parser.add_argument('--opset', type=int_at_least(16, 20), default=DEFAULT_OPSET,
                         help=f'ONNX opset, 16-20 (default {DEFAULT_OPSET})')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing OUT')
@@ -84,4 +87,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

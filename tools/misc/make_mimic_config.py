@@ -32,6 +32,7 @@ from mmmimic.models.distillers.teacher import load_detector_config
 from mmmimic.registry import MODELS
 from mmmimic.utils import atomic_path, register_all_modules
 from mmmimic.utils.atomic import DestinationError, check_destination
+from mmmimic.utils.cli import non_negative_float, positive_int
 
 SCALED = ('ScaledDetDataPreprocessor', 'mmmimic.ScaledDetDataPreprocessor')
 
@@ -45,11 +46,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('teacher_ckpt', help='teacher checkpoint (need not '
                         'exist yet)')
     parser.add_argument('out', help='the config to write (.py)')
-    parser.add_argument('--num-regions', type=int, default=256,
+    parser.add_argument('--num-regions', type=positive_int, default=256,
                         help='mimic regions per image')
     parser.add_argument('--mode', default='pixel',
                         choices=['pixel', 'roi_align', 'spp', 'global'])
-    parser.add_argument('--loss-weight', type=float, default=1.0)
+    parser.add_argument('--loss-weight', type=non_negative_float, default=1.0)
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing OUT (never an input)')
     return parser.parse_args()
@@ -214,4 +215,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmmimic.utils.cli import run_tool
+    run_tool(main)

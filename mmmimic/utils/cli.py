@@ -1,0 +1,145 @@
+"""One entry point for every command-line tool: a user's mistake is one line
+that names it, a bug keeps its traceback.
+
+    if __name__ == '__main__':
+        run_tool(main)
+
+:func:`run_tool` runs ``main()``. A user error reaching it -- one of this
+package's errors (a checkpoint, pickle, destination, dataset, export or config
+error), a missing or unreadable file, or a ``ValueError`` / ``KeyError`` /
+``TypeError`` raised by mmmimic's own checks or MMEngine's config and registry
+code (a bad value, an unknown key or type) -- is printed as ``TOOL: message``
+and the tool exits with status 2. Anything else is a bug and keeps its
+traceback, as does every error with ``--debug`` on the command line (removed
+before the tool parses its arguments) or ``MMMIMIC_DEBUG=1`` in the
+environment.
+"""
+import argparse
+import math
+import os
+import os.path as osp
+import sys
+from typing import Callable, Optional, Tuple, Type
+
+#: raised by these files, a ValueError / KeyError / TypeError is a check of
+#: user input (mmmimic's own checks, MMEngine's config and registry)
+USER_CHECK_PATHS = (
+    osp.dirname(osp.dirname(osp.abspath(__file__))),
+    osp.join('mmengine', 'config'),
+    osp.join('mmengine', 'registry'),
+)
+#: exit status of a refused run (argparse uses 2 for bad arguments too)
+USER_ERROR_STATUS = 2
+
+
+def user_error_types() -> Tuple[Type[BaseException], ...]:
+    """This package's errors, each about something the user gave."""
+    from mmmimic.datasets.caltech.io import CaltechFormatError
+    from mmmimic.deployment.onnx_export import OnnxExportError
+    from mmmimic.models.distillers.student_export import ExportError
+    from mmmimic.utils.atomic import DestinationError
+    from mmmimic.utils.config_file import ConfigFileError
+    from mmmimic.utils.safe_load import CheckpointError
+    from mmmimic.utils.safe_pickle import DamagedPickleError, UnsafePickleError
+    return (CheckpointError, DestinationError, UnsafePickleError,
+            DamagedPickleError, CaltechFormatError, ExportError,
+            OnnxExportError, ConfigFileError, FileNotFoundError,
+            IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def raised_by_a_check(error: BaseException) -> bool:
+    """Whether ``error`` was raised in mmmimic or MMEngine's config or
+    registry code (the innermost frame of its traceback)."""
+    tb = error.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    path = osp.abspath(tb.tb_frame.f_code.co_filename)
+    return any(part in path for part in USER_CHECK_PATHS)
+
+
+def is_user_error(error: BaseException) -> bool:
+    """A mistake in what the user gave (see the module), not a bug."""
+    try:
+        known = user_error_types()
+    except ImportError:   # (a broken install: show everything)
+        return False
+    if isinstance(error, known):
+        return True
+    return isinstance(error, (ValueError, KeyError, TypeError)) and \
+        raised_by_a_check(error)
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (a KeyError's without its quotes)."""
+    message = error.args[0] if isinstance(error, KeyError) and \
+        len(error.args) == 1 and isinstance(error.args[0], str) \
+        else str(error)
+    return ' '.join(str(message).split()) or type(error).__name__
+
+
+def run_tool(main: Callable[[], object], name: str = '') -> None:
+    """Run a tool's ``main``; user errors as one line (see the module)."""
+    name = name or osp.basename(sys.argv[0]) or 'mmmimic'
+    debug = '--debug' in sys.argv[1:] or \
+        os.environ.get('MMMIMIC_DEBUG', '') not in ('', '0')
+    sys.argv = [sys.argv[0]] + [a for a in sys.argv[1:] if a != '--debug']
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:   # noqa: BLE001 (sorted into user or bug)
+        if debug or not is_user_error(error):
+            raise
+        print(f'{name}: {one_line(error)}', file=sys.stderr)
+        sys.exit(USER_ERROR_STATUS)
+
+
+def int_at_least(low: int, high: Optional[int] = None
+                 ) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in ``[low, high]``; argparse
+    names the flag when it refuses one."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is not a whole number') from None
+        if value < low or (high is not None and value > high):
+            bound = f'at least {low}' if high is None else \
+                f'between {low} and {high}'
+            raise argparse.ArgumentTypeError(f'{value} must be {bound}')
+        return value
+    parse.__name__ = 'int'
+    return parse
+
+
+def finite_at_least(low: float, high: Optional[float] = None
+                    ) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number in ``[low, high]``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is not a number') from None
+        if not math.isfinite(value) or value < low or (
+                high is not None and value > high):
+            bound = f'>= {low}' if high is None else \
+                f'between {low} and {high}'
+            raise argparse.ArgumentTypeError(
+                f'{text} must be a finite number {bound}')
+        return value
+    parse.__name__ = 'float'
+    return parse
+
+
+#: counts (iterations, images, rounds, workers): at least 1
+positive_int = int_at_least(1)
+#: tolerances and thresholds: finite, >= 0
+non_negative_float = finite_at_least(0.0)
+
+__all__ = ['run_tool', 'is_user_error', 'one_line', 'USER_ERROR_STATUS',
+           'int_at_least', 'finite_at_least', 'positive_int',
+           'non_negative_float']

@@ -1,0 +1,120 @@
+"""Class "one line, not a traceback": every tool runs through one entry point
+(mmmimic.utils.cli.run_tool) that prints a user's mistake as one line naming
+it and keeps the traceback behind --debug; a bug keeps its traceback. A new
+tool is covered by adding its bad inputs to CASES."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from mmmimic.utils.cli import is_user_error, one_line
+
+from ..conftest import REPO_ROOT
+
+DEMO = osp.join(REPO_ROOT, 'configs', 'demo')
+MIMIC = osp.join(DEMO, 'mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py')
+STUDENT = osp.join(DEMO, 'faster-rcnn_mobilenetv2-w0.5_demo-caltech.py')
+
+
+def tool(*parts):
+    return osp.join(REPO_ROOT, 'tools', *parts)
+
+
+#: (tool and arguments, what the one line must say); {tmp} is a fresh folder
+#: with ``damaged.pth`` (not a checkpoint) in it
+CASES = {
+    'export_onnx: missing checkpoint': (
+        [tool('deployment', 'export_onnx.py'), MIMIC, '{tmp}/none.pth',
+         '{tmp}/out.onnx'], 'none.pth'),
+    'export_onnx: damaged checkpoint': (
+        [tool('deployment', 'export_onnx.py'), MIMIC, '{tmp}/damaged.pth',
+         '{tmp}/out.onnx'], 'damaged.pth'),
+    'extract_student: damaged checkpoint': (
+        [tool('model_converters', 'extract_student.py'), MIMIC,
+         '{tmp}/damaged.pth', '{tmp}/out'], 'damaged.pth'),
+    'train: missing config': (
+        [tool('train.py'), '{tmp}/nowhere.py'], 'nowhere.py'),
+    'train: a negative mimic weight': (
+        [tool('train.py'), MIMIC, '--work-dir', '{tmp}/w', '--cfg-options',
+         'model.mimic_loss.loss_weight=-1'], 'loss_weight=-1'),
+    'test: misspelled model type': (
+        [tool('test.py'), STUDENT, '{tmp}/damaged.pth', '--work-dir',
+         '{tmp}/w', '--cfg-options', 'model.type=mmdet.FasterRCNNN'],
+        'FasterRCNNN'),
+    'compare_predictions: missing dump': (
+        [tool('analysis_tools', 'compare_predictions.py'), '{tmp}/a.pkl',
+         '{tmp}/b.pkl'], 'a.pkl'),
+}
+
+
+def run(args, tmp_path, *extra):
+    (tmp_path / 'damaged.pth').write_bytes(b'not a checkpoint at all')
+    argv = [a.replace('{tmp}', str(tmp_path)) for a in args] + list(extra)
+    return subprocess.run([sys.executable] + argv, capture_output=True,
+                          text=True, cwd=REPO_ROOT)
+
+
+@pytest.mark.parametrize('case', sorted(CASES))
+def test_a_users_mistake_is_one_line(case, tmp_path):
+    args, says = CASES[case]
+    proc = run(args, tmp_path)
+    assert proc.returncode in (1, 2), proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if says in line]
+    assert len(lines) == 1, proc.stderr[-3000:]
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    args, says = CASES['export_onnx: damaged checkpoint']
+    proc = run(args, tmp_path, '--debug')
+    assert proc.returncode != 0
+    assert 'Traceback' in proc.stderr and says in proc.stderr
+
+
+def test_a_bug_keeps_its_traceback():
+    def raise_in(error):
+        try:
+            raise error
+        except Exception as caught:   # (this test's file is not mmmimic's)
+            return caught
+    assert not is_user_error(raise_in(ZeroDivisionError('bug')))
+    assert not is_user_error(raise_in(ValueError('raised outside mmmimic')))
+    assert is_user_error(raise_in(FileNotFoundError('x.pth')))
+    assert one_line(KeyError('a\nb  c')) == 'a b c'
+
+
+#: numbers where they enter: each flag refused by argparse naming it, or by
+#: the tool before any work (a training that would train nothing)
+NUMBERS = {
+    'compare_predictions --box-atol -1': (
+        [tool('analysis_tools', 'compare_predictions.py'), 'a.pkl', 'b.pkl',
+         '--box-atol', '-1'], 'argument --box-atol: -1 must be a finite'),
+    'compare_predictions --score-atol nan': (
+        [tool('analysis_tools', 'compare_predictions.py'), 'a.pkl', 'b.pkl',
+         '--score-atol', 'nan'], 'argument --score-atol: nan must be'),
+    'export_onnx --shape 32000 32000': (
+        [tool('deployment', 'export_onnx.py'), MIMIC, 'x.pth', '{tmp}/o.onnx',
+         '--shape', '32000', '32000'],
+        'argument --shape: 32000 must be between 32 and 8192'),
+    'make_demo_caltech --videos 0': (
+        [tool('dataset_converters', 'make_demo_caltech.py'), '{tmp}/raw',
+         '--videos', '0'], 'argument --videos: 0 must be at least 1'),
+    'caltech --min-visibility 2': (
+        [tool('dataset_converters', 'caltech.py'), '{tmp}/raw', '{tmp}/out',
+         '--min-visibility', '2'], 'argument --min-visibility: 2 must be'),
+    'train max_iters=-1': (
+        [tool('train.py'), STUDENT, '--work-dir', '{tmp}/w', '--cfg-options',
+         'train_cfg.max_iters=-1'],
+        'train_cfg.max_iters=-1: a training needs at least one iteration'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(NUMBERS))
+def test_numbers_are_checked_where_they_enter(case, tmp_path):
+    args, says = NUMBERS[case]
+    proc = run(args, tmp_path)
+    assert proc.returncode in (1, 2), proc.stderr[-3000:]
+    assert says in proc.stderr and 'Traceback' not in proc.stderr, \
+        proc.stderr[-3000:]
+    assert not (tmp_path / 'raw').exists() and not (tmp_path / 'w').exists()
