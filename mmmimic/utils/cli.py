@@ -96,43 +96,37 @@ def run_tool(main: Callable[[], object], name: str = '') -> None:
         sys.exit(USER_ERROR_STATUS)
 
 
-def int_at_least(low: int, high: Optional[int] = None
-                 ) -> Callable[[str], int]:
-    """An argparse ``type``: a whole number in ``[low, high]``; argparse
-    names the flag when it refuses one."""
-    def parse(text: str) -> int:
+def in_range(kind: type, low: float, high: Optional[float] = None
+             ) -> Callable[[str], float]:
+    """An argparse ``type``: a number of ``kind`` (``int``: a whole number;
+    ``float``: a finite one) in ``[low, high]``; argparse names the flag when
+    it refuses one."""
+    what = 'a whole number' if kind is int else 'a finite number'
+    bound = f'at least {low}' if high is None else f'between {low} and {high}'
+
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f'{text!r} is not a whole number') from None
-        if value < low or (high is not None and value > high):
-            bound = f'at least {low}' if high is None else \
-                f'between {low} and {high}'
-            raise argparse.ArgumentTypeError(f'{value} must be {bound}')
+                f'{text!r} is not {what}') from None
+        if not math.isfinite(value) or value < low or (
+                high is not None and value > high):
+            raise argparse.ArgumentTypeError(f'{text} must be {what} {bound}')
         return value
-    parse.__name__ = 'int'
+    parse.__name__ = kind.__name__
     return parse
+
+
+def int_at_least(low: int, high: Optional[int] = None) -> Callable[[str], int]:
+    """A whole number in ``[low, high]`` (an argparse ``type``)."""
+    return in_range(int, low, high)
 
 
 def finite_at_least(low: float, high: Optional[float] = None
                     ) -> Callable[[str], float]:
-    """An argparse ``type``: a finite number in ``[low, high]``."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f'{text!r} is not a number') from None
-        if not math.isfinite(value) or value < low or (
-                high is not None and value > high):
-            bound = f'>= {low}' if high is None else \
-                f'between {low} and {high}'
-            raise argparse.ArgumentTypeError(
-                f'{text} must be a finite number {bound}')
-        return value
-    parse.__name__ = 'float'
-    return parse
+    """A finite number in ``[low, high]`` (an argparse ``type``)."""
+    return in_range(float, low, high)
 
 
 #: counts (iterations, images, rounds, workers): at least 1
@@ -141,5 +135,5 @@ positive_int = int_at_least(1)
 non_negative_float = finite_at_least(0.0)
 
 __all__ = ['run_tool', 'is_user_error', 'one_line', 'USER_ERROR_STATUS',
-           'int_at_least', 'finite_at_least', 'positive_int',
+           'in_range', 'int_at_least', 'finite_at_least', 'positive_int',
            'non_negative_float']

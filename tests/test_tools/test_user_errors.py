@@ -89,17 +89,17 @@ def test_a_bug_keeps_its_traceback():
 NUMBERS = {
     'compare_predictions --box-atol -1': (
         [tool('analysis_tools', 'compare_predictions.py'), 'a.pkl', 'b.pkl',
-         '--box-atol', '-1'], 'argument --box-atol: -1 must be a finite'),
+         '--box-atol', '-1'], 'argument --box-atol: -1 must be a finite number at least 0'),
     'compare_predictions --score-atol nan': (
         [tool('analysis_tools', 'compare_predictions.py'), 'a.pkl', 'b.pkl',
          '--score-atol', 'nan'], 'argument --score-atol: nan must be'),
     'export_onnx --shape 32000 32000': (
         [tool('deployment', 'export_onnx.py'), MIMIC, 'x.pth', '{tmp}/o.onnx',
          '--shape', '32000', '32000'],
-        'argument --shape: 32000 must be between 32 and 8192'),
+        'argument --shape: 32000 must be a whole number between 32 and 8192'),
     'make_demo_caltech --videos 0': (
         [tool('dataset_converters', 'make_demo_caltech.py'), '{tmp}/raw',
-         '--videos', '0'], 'argument --videos: 0 must be at least 1'),
+         '--videos', '0'], 'argument --videos: 0 must be a whole number at least 1'),
     'caltech --min-visibility 2': (
         [tool('dataset_converters', 'caltech.py'), '{tmp}/raw', '{tmp}/out',
          '--min-visibility', '2'], 'argument --min-visibility: 2 must be'),
