@@ -122,14 +122,12 @@ def default_models(args, tmp: str):
 
 def deployed_model_initial(config: str) -> torch.nn.Module:
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope
 
-    from mmmimic.registry import MODELS
+    from mmmimic.registry import build_in_config_scope
     cfg = Config.fromfile(config)
     cfg.model.backbone.init_cfg = None
     torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        return MODELS.build(cfg.model).eval()
+    return build_in_config_scope(cfg).eval()
 
 
 def test_image(data_dir: str, size) -> np.ndarray:

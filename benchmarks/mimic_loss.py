@@ -91,16 +91,14 @@ def student_step_ms(device: str, repeats: int) -> float:
     """One training step of the paper's 1/2-Inception Faster R-CNN student."""
     from mmengine.config import Config
     from mmengine.optim import OptimWrapper
-    from mmengine.registry import DefaultScope
 
-    from mmmimic.registry import MODELS
+    from mmmimic.registry import build_in_config_scope
     from mmmimic.utils.benchmark import synthetic_batch
     config = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs',
                       'students',
                       'faster-rcnn_inception-v3-w0.5-s16_60k_caltech.py')
     cfg = Config.fromfile(config)
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        model = MODELS.build(cfg.model).to(device).train()
+    model = build_in_config_scope(cfg).to(device).train()
     data = synthetic_batch(model, 2, (480, 640), preprocess=False)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4))
     return median_ms(lambda: model.train_step(data, optim), repeats, 1, device)

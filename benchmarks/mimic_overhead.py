@@ -20,10 +20,9 @@ import warnings
 import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
-from mmengine.registry import DefaultScope
 
 import mmmimic  # noqa: F401
-from mmmimic.registry import MODELS
+from mmmimic.registry import build_in_config_scope
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.benchmark import (
     add_json_arguments,
@@ -67,10 +66,9 @@ def build(config: str, device: str):
     model_cfg = cfg.model
     if 'teacher_ckpt' in model_cfg:
         model_cfg.teacher_ckpt = None   # timing only: initial weights
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')), \
-            warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        model = MODELS.build(model_cfg)
+        model = build_in_config_scope(cfg)
     return model.to(device).train()
 
 

@@ -18,10 +18,9 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 import mmmimic  # noqa: F401
-from mmmimic.registry import MODELS
+from mmmimic.registry import build_in_config_scope
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.benchmark import (
     add_json_arguments,
@@ -64,8 +63,7 @@ def parse_args() -> argparse.Namespace:
 def build(config: str, device: str):
     cfg = Config.fromfile(osp.join(CONFIGS, config))
     cfg.model.backbone.init_cfg = None     # no download: timing only
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        model = MODELS.build(cfg.model)
+    model = build_in_config_scope(cfg)
     return model.to(device).eval()
 
 

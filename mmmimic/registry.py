@@ -100,3 +100,23 @@ def build_in_mmmimic(registry: Registry, cfg: dict) -> Any:
     cfg = copy.deepcopy(cfg)
     cfg.setdefault('_scope_', SCOPE)
     return registry.build(cfg)
+
+
+def build_in_config_scope(cfg, registry: Registry = None, key: str = 'model',
+                          default_scope: str = SCOPE) -> Any:
+    """Build ``cfg[key]`` (a detector by default) from ``registry`` (mmmimic's
+    ``MODELS``) in ``cfg``'s ``default_scope``, as MMEngine's runner does, so
+    that its unscoped types resolve where its config means them, whatever the
+    current default scope.
+
+    Args:
+        cfg (Config | dict): A whole config.
+        registry (Registry, optional): Default: :data:`MODELS`.
+        key (str): The part of ``cfg`` to build.
+        default_scope (str): The scope of a config that sets none.
+    """
+    from mmengine.registry import DefaultScope
+    registry = MODELS if registry is None else registry
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', None) or default_scope):
+        return registry.build(cfg[key])

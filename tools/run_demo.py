@@ -77,6 +77,8 @@ from mmmimic.utils.safe_pickle import safe_load_pickle  # noqa: E402
 from mmmimic.visualization import (  # noqa: E402
     save_ablation_plot,
     save_mr_curves,
+    save_schedule_plot,
+    schedule_points,
 )
 
 CONFIGS = osp.join(REPO, 'configs', 'demo')
@@ -609,6 +611,30 @@ def report(rows: List[Row], mrs: Dict[str, Dict[str, float]],
     return table
 
 
+def schedule_figure(store: DemoResults, rows: List[Row], args,
+                    data_at: str, work_dir: str) -> None:
+    """MR-2 against schedule length (``schedule.png``) of this data variant's
+    rows, over the asked seeds, once ``results.json`` holds more than one
+    length of a row."""
+    default = Config.fromfile(osp.join(CONFIGS, RUNS[1][1])).train_cfg.max_iters
+    names = tuple(r.role for r in rows[1:] if '[' not in r.role)
+    seeds = {str(s) for s in args.seeds}
+    points = {name: {iters: {s: mr for s, mr in by_seed.items() if s in seeds}
+                     for iters, by_seed in by_iters.items()}
+              for name, by_iters in schedule_points(
+                  store.data['models'], names, default, data_at).items()}
+    points = {name: {i: v for i, v in by_iters.items() if v}
+              for name, by_iters in points.items()}
+    if not any(len(by_iters) > 1 for by_iters in points.values()):
+        return
+    teacher = store.data['models'].get('teacher' + data_at, {}).get('mr')
+    path = osp.join(work_dir, 'schedule.png')
+    save_schedule_plot(points, path, mean(teacher.values()) if teacher else
+                       None, title=f'demo{data_at}: MR-2 against schedule '
+                       f'length, seeds {" ".join(sorted(seeds, key=int))}')
+    print(f'schedule figure: {osp.relpath(path, REPO)}')
+
+
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -736,6 +762,7 @@ def main() -> None:
     stats = {row.role: {k: store.row(row.role).get(k) for k in STAT_KEYS}
              for row in rows if 'latency_ms' in store.row(row.role)}
     report(rows, mrs, curves, stats, work_dir)
+    schedule_figure(store, rows, args, teacher_at, work_dir)
     print(f'demo finished in {(time.monotonic() - start) / 60:.1f} min')
 
 

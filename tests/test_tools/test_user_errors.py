@@ -89,7 +89,8 @@ def test_a_bug_keeps_its_traceback():
 NUMBERS = {
     'compare_predictions --box-atol -1': (
         [tool('analysis_tools', 'compare_predictions.py'), 'a.pkl', 'b.pkl',
-         '--box-atol', '-1'], 'argument --box-atol: -1 must be a finite number at least 0'),
+         '--box-atol', '-1'],
+        'argument --box-atol: -1 must be a finite number at least 0'),
     'compare_predictions --score-atol nan': (
         [tool('analysis_tools', 'compare_predictions.py'), 'a.pkl', 'b.pkl',
          '--score-atol', 'nan'], 'argument --score-atol: nan must be'),

@@ -121,3 +121,28 @@ def test_rows_of_another_condition_are_kept_beside_the_default_ones(
     assert models['student@sparse@2000it']['teacher_latency_ms'] == 100.0
     assert sparse.row('student')['latency_ms'] == 50.0
     assert 'latency_ms' not in models['student']
+
+
+def test_schedule_points_and_figure_from_results_json(tmp_path):
+    """Rows of several schedule lengths (NAME@<iters>it) of one data variant
+    gathered for the MR-2-against-schedule figure; other variants, sweeps
+    and unknown rows left out."""
+    from mmmimic.visualization import save_schedule_plot, schedule_points
+    models = {
+        'student': dict(mr={'1': 50.0, '2': 54.0}),
+        'student@2000it': dict(mr={'1': 24.0}),
+        'mimic': dict(mr={'1': 29.0}),
+        'mimic@1000it': dict(mr={'1': 27.0}),
+        'mimic@sparse@2000it': dict(mr={'1': 90.0}),
+        'wholemap[model.mimic_loss.loss_weight=5]': dict(mr={'1': 1.0}),
+        'teacher': dict(mr={'0': 12.0}),
+    }
+    points = schedule_points(models, ('student', 'mimic'), 500)
+    assert points == {'student': {500: {'1': 50.0, '2': 54.0},
+                                  2000: {'1': 24.0}},
+                      'mimic': {500: {'1': 29.0}, 1000: {'1': 27.0}}}
+    assert schedule_points(models, ('mimic', ), 500, '@sparse') == {
+        'mimic': {2000: {'1': 90.0}}}
+    path = tmp_path / 'schedule.png'
+    save_schedule_plot(points, str(path), teacher=12.0)
+    assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

@@ -63,13 +63,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def build(cfg, checkpoint: str):
     """The distiller with the checkpoint's student weights and the teacher's
     own (both read through the safe loader), BN layers in eval mode."""
-    from mmengine.registry import DefaultScope
-
-    from mmmimic.registry import MODELS
+    from mmmimic.registry import build_in_config_scope
     from mmmimic.utils.model_checkpoint import load_checked_weights
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
-                                                      'mmmimic')):
-        model = MODELS.build(cfg.model)
+    model = build_in_config_scope(cfg)
     # the student's keys must all be there; the adapter's may be absent
     load_checked_weights(model, checkpoint,
                          optional_prefixes=('mimic_adapter.', ))

@@ -22,14 +22,13 @@ import sys
 import warnings
 
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 import mmmimic  # noqa: F401
 from mmmimic.models.distillers import image_stride, match_levels
 from mmmimic.models.distillers.levels import probe_levels
 from mmmimic.models.distillers.mimic_checks import check_student_proposals
 from mmmimic.models.distillers.teacher import load_detector_config
-from mmmimic.registry import MODELS
+from mmmimic.registry import build_in_config_scope
 from mmmimic.utils import atomic_path, register_all_modules
 from mmmimic.utils.atomic import DestinationError, check_destination
 from mmmimic.utils.cli import non_negative_float, positive_int
@@ -58,9 +57,7 @@ def parse_args() -> argparse.Namespace:
 
 def build(cfg: Config):
     """The detector of ``cfg``, built in its scope, without pretrained init."""
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
-                                                      'mmdet')):
-        return MODELS.build(cfg.model)
+    return build_in_config_scope(cfg, default_scope='mmdet')
 
 
 def describe(detector, input_scale: float, role: str) -> list:

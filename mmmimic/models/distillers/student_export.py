@@ -278,7 +278,7 @@ def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
             before the checkpoint is read), or no MMEngine checkpoint.
         CheckpointMismatchError: the weights do not fit the model.
     """
-    from mmmimic.registry import MODELS
+    from mmmimic.registry import build_in_config_scope
     cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -294,9 +294,7 @@ def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
         raise ExportError(f'{checkpoint}: not an MMEngine checkpoint')
     state, dropped = student_state_dict(ckpt, distiller) \
         if distiller is not None else (ckpt.get('state_dict', ckpt), [])
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope',
-                                                      'mmmimic')):
-        model = MODELS.build(ConfigDict(cfg.model))
+    model = build_in_config_scope(dict(cfg, model=ConfigDict(cfg.model)))
     check_checkpoint_matches(model, state, f'CHECKPOINT={checkpoint!r}',
                              what=f'the deployed model of {config}')
     if adapter_cfg is not None:
