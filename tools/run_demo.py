@@ -65,7 +65,10 @@ from mmmimic.utils.atomic import (  # noqa: E402
     atomic_write_bytes,
     file_sha256,
 )
-from mmmimic.utils.benchmark import in_new_process  # noqa: E402
+from mmmimic.utils.benchmark import (  # noqa: E402
+    cpu_description,
+    in_new_process,
+)
 from mmmimic.utils.demo_results import STAT_KEYS, DemoResults  # noqa: E402
 from mmmimic.utils.demo_tables import (  # noqa: E402
     ablation_table,
@@ -707,10 +710,12 @@ def main() -> None:
         jobs.append(Job(rows[0], teacher_seed, [test], out))
     store.set_seeds(args.seeds)
 
+    machine = f'{cpu_description()}, {args.threads} thread(s)'
+
     def record(job: Job) -> None:
         result = reasonable(data_dir, job.predictions)
         store.record(job.row.role, job.seed, keys[job.row.role],
-                     100 * result.mr)
+                     100 * result.mr, machine)
         print(f'  {job.row.role}, seed {job.seed}: MR-2 '
               f'{100 * result.mr:.2f} % ({result.num_positives} Reasonable '
               f'pedestrians in {result.num_images} test images)', flush=True)

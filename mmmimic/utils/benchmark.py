@@ -253,3 +253,26 @@ def write_json(path: Optional[str], figures: dict) -> None:
     from .atomic import atomic_write_bytes
     if path:
         atomic_write_bytes(path, json.dumps(figures, indent=1).encode())
+
+
+def cpu_description() -> str:
+    """The CPU model and the widest vector instructions torch may use here
+    (``'AMD EPYC, AVX2'``): a seed's numbers are reproducible only on the same
+    instruction set and thread count, so results name it."""
+    import platform
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                if key.strip() == 'model name':
+                    model = value.strip()
+                elif key.strip() == 'flags':
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    isa = 'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags \
+        else 'AVX' if 'avx' in flags else None
+    return f'{model}, {isa}' if isa else model
+

@@ -86,12 +86,17 @@ class DemoResults:
             return None
         return row.get('mr', {}).get(str(seed))
 
-    def record(self, name: str, seed: int, key: str, mr: float) -> None:
-        """Store one seed's MR-2 (%) of ``name`` and write the file."""
+    def record(self, name: str, seed: int, key: str, mr: float,
+               machine: Optional[str] = None) -> None:
+        """Store one seed's MR-2 (%) of ``name`` and write the file;
+        ``machine`` (CPU, instruction set, threads) is kept beside it: the
+        same run key gives other digits on another instruction set."""
         with self._lock:
             row = self.data['models'].setdefault(self.stored(name), {})
             row.setdefault('mr', {})[str(seed)] = mr
             row.setdefault('keys', {})[str(seed)] = key
+            if machine is not None:
+                row.setdefault('machine', {})[str(seed)] = machine
             self._write()
 
     def record_stats(self, name: str, stats: Dict[str, float]) -> None:

@@ -146,3 +146,14 @@ def test_schedule_points_and_figure_from_results_json(tmp_path):
     path = tmp_path / 'schedule.png'
     save_schedule_plot(points, str(path), teacher=12.0)
     assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_each_seed_keeps_the_machine_it_ran_on(tmp_path):
+    from mmmimic.utils.benchmark import cpu_description
+    store = DemoResults(str(tmp_path / 'results.json'))
+    store.record('student', 1, 'k', 50.0, 'AMD EPYC, AVX2, 1 thread(s)')
+    store.record('student', 2, 'k', 52.0)
+    row = json.loads((tmp_path / 'results.json').read_text())['models'][
+        'student']
+    assert row['machine'] == {'1': 'AMD EPYC, AVX2, 1 thread(s)'}
+    assert isinstance(cpu_description(), str) and cpu_description()
