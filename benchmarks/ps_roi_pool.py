@@ -10,13 +10,13 @@ an R-FCN on VOC (2 images, 49 x 25 score maps of 38 x 63, 600 RoIs, k = 7).
 import argparse
 import importlib.util
 import os.path as osp
-import time
 
 import torch
 
 from mmmimic.utils.benchmark import (
     add_json_arguments,
     check_json_destination,
+    median_ms,
     write_json,
 )
 
@@ -38,21 +38,6 @@ def random_rois(n, height, width, g, batch=2):
 def forward_backward(x, rois, weights):
     out = ps.ps_roi_pool(x, rois, 7, 1 / 16)
     return torch.autograd.grad((out * weights).sum(), x)[0]
-
-
-def median_ms(fn, repeats, warmup, cuda):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        if cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if cuda:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] * 1e3
 
 
 def main():
@@ -84,7 +69,7 @@ def main():
     rois = random_rois(600, 600, 1000, g)
     weights = torch.randn(600, 25, 7, 7, generator=g)
     res['cpu_fwd_bwd_ms'] = median_ms(lambda: forward_backward(x, rois, weights),
-                                      5, 1, False)
+                                      5, 1, 'cpu')
     if cuda:
         xc = x.detach().cuda().requires_grad_()
         rc, wc = rois.cuda(), weights.cuda()
@@ -95,7 +80,7 @@ def main():
                                        forward_backward(x, rois, weights)
                                        ).abs().max().item()
         res['cuda_fwd_bwd_ms'] = median_ms(lambda: forward_backward(xc, rc, wc),
-                                           21, 5, True)
+                                           21, 5, 'cuda')
     width = max(len(k) for k in res)
     for key, value in res.items():
         print(f'{key:<{width}}  {value:.3g}' if isinstance(value, float)
