@@ -237,14 +237,18 @@ def check_args(parser: argparse.ArgumentParser,
                      'name the --work-dir that holds results.json)')
 
 
+def default_iters() -> int:
+    """The students' schedule length in their configs (500)."""
+    return Config.fromfile(osp.join(CONFIGS, RUNS[1][1])).train_cfg.max_iters
+
+
 def condition(args: argparse.Namespace) -> Tuple[str, str]:
     """The suffixes under which the students' and the teacher's rows of this
     run are kept in ``results.json``: ``''`` for the demo's own data and
     schedule, else ``@sparse`` and / or ``@<iters>it`` (the teacher's: the
     data's only, its schedule is its config's)."""
     data = '' if args.data_variant == 'dense' else f'@{args.data_variant}'
-    default = Config.fromfile(osp.join(CONFIGS, RUNS[1][1])).train_cfg.max_iters
-    iters = '' if args.quick or args.iters in (None, default) else \
+    iters = '' if args.quick or args.iters in (None, default_iters()) else \
         f'@{args.iters}it'
     return data + iters, data
 
@@ -363,6 +367,10 @@ def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
         print(f'  {RUNS[0][0]}: reusing {osp.relpath(out, REPO)} (trained '
               'here on this data, same seed)', flush=True)
         return out, seed
+    if args.report_only:
+        raise SystemExit(
+            f'--report-only: no teacher trained on this data in {run_dir} '
+            '(with this seed); run once without --report-only to train it')
     print(f'  {RUNS[0][0]}: training {iters} iterations, seed {seed}',
           flush=True)
     run([osp.join('tools', 'train.py'), config, '--work-dir', run_dir,
@@ -619,7 +627,7 @@ def schedule_figure(store: DemoResults, rows: List[Row], args,
     """MR-2 against schedule length (``schedule.png``) of this data variant's
     rows, over the asked seeds, once ``results.json`` holds more than one
     length of a row."""
-    default = Config.fromfile(osp.join(CONFIGS, RUNS[1][1])).train_cfg.max_iters
+    default = default_iters()
     names = tuple(r.role for r in rows[1:] if '[' not in r.role)
     seeds = {str(s) for s in args.seeds}
     points = {name: {iters: {s: mr for s, mr in by_seed.items() if s in seeds}
