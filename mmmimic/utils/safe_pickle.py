@@ -22,7 +22,6 @@ import torch
 from .checkpoint_compat import (
     RefusedGlobalError,
     RestrictedUnpickler,
-    allowed_globals,
     restricted_pickle,
 )
 
@@ -103,4 +102,4 @@ def safe_load_pickle(path: str, what: str = 'pickle file') -> Any:
 
 
 __all__ = ['safe_load_pickle', 'UnsafePickleError', 'DamagedPickleError',
-           'DataUnpickler', 'allowed_globals']
+           'DataUnpickler']

@@ -214,3 +214,19 @@ def test_rows_of_another_condition_are_named_by_it(run_demo):
         '@sparse@2000it', '@sparse')
     assert run_demo.condition(args_for(
         run_demo, '--quick', '--iters', '3')) == ('', '')
+
+
+def test_report_only_never_trains_a_teacher(run_demo, tmp_path):
+    """--report-only with a data variant whose teacher was never trained here
+    refuses, naming the folder, before converting or training anything."""
+    import argparse
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / run_demo.MANIFEST).write_text('{}')
+    args = argparse.Namespace(seeds=[1], teacher_seed=0, quick=False,
+                              iters=None, threads=1, report_only=True,
+                              data_variant='sparse')
+    with pytest.raises(SystemExit, match='--report-only: no teacher trained '
+                       'on this data in .*teacher'):
+        run_demo.train_teacher(args, str(data), str(tmp_path / 'work'))
+    assert not (tmp_path / 'work').exists()
