@@ -9,7 +9,7 @@ package's errors (a checkpoint, pickle, destination, dataset, export or config
 error), a missing or unreadable file, or a ``ValueError`` / ``KeyError`` /
 ``TypeError`` raised by mmmimic's own checks or MMEngine's config and registry
 code (a bad value, an unknown key or type) -- is printed as ``TOOL: message``
-and the tool exits with status 2. Anything else is a bug and keeps its
+and the tool exits with status 2; Ctrl-C is one line and status 130. Anything else is a bug and keeps its
 traceback, as does every error with ``--debug`` on the command line (removed
 before the tool parses its arguments) or ``MMMIMIC_DEBUG=1`` in the
 environment.
@@ -30,6 +30,8 @@ USER_CHECK_PATHS = (
 )
 #: exit status of a refused run (argparse uses 2 for bad arguments too)
 USER_ERROR_STATUS = 2
+#: exit status after Ctrl-C (128 + SIGINT, as a shell reports it)
+INTERRUPTED_STATUS = 130
 
 
 def user_error_types() -> Tuple[Type[BaseException], ...]:
@@ -87,8 +89,13 @@ def run_tool(main: Callable[[], object], name: str = '') -> None:
     sys.argv = [sys.argv[0]] + [a for a in sys.argv[1:] if a != '--debug']
     try:
         main()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except KeyboardInterrupt as interrupt:
+        if debug:
+            raise
+        print(f'{name}: interrupted' +
+              (f' ({one_line(interrupt)})' if interrupt.args else ''),
+              file=sys.stderr)
+        sys.exit(INTERRUPTED_STATUS)
     except Exception as error:   # noqa: BLE001 (sorted into user or bug)
         if debug or not is_user_error(error):
             raise

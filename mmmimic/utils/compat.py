@@ -48,7 +48,9 @@ class PrivateMember:
 
     @property
     def qualname(self) -> str:
-        return f"{self.owner.replace(':', '.')}.{self.name}"
+        module, _, attribute = self.owner.partition(':')
+        return '.'.join(part for part in (module, attribute, self.name)
+                        if part)
 
 
 PRIVATE_MEMBERS: Tuple[PrivateMember, ...] = (
@@ -85,6 +87,9 @@ PRIVATE_MEMBERS: Tuple[PrivateMember, ...] = (
                   'the tensor-rebuilding globals a checkpoint may name'),
     PrivateMember('torch._utils:', '_rebuild_parameter', 'torch',
                   'the parameter-rebuilding global a checkpoint may name'),
+    PrivateMember('torch.storage:', '_load_from_bytes', 'torch',
+                  "the global a plainly pickled tensor's storage names "
+                  '(safe_pickle reads those bytes with its own reader)'),
 )
 
 #: torch's ``weights_only`` allow-lists; optional (older torch lacks them,
@@ -285,6 +290,15 @@ def torch_rebuild_globals() -> Dict[str, Callable]:
         f'torch._utils.{name}': _get(torch_utils,
                                      _member('torch._utils:', name))
         for name in ('_rebuild_tensor_v2', '_rebuild_parameter')}
+
+
+def torch_storage_pickle_name() -> str:
+    """The pickle name of the function a plainly pickled tensor's storage
+    calls while it loads (checked against this torch)."""
+    import torch.storage as torch_storage
+    member = _member('torch.storage:', '_load_from_bytes')
+    _get(torch_storage, member)
+    return member.qualname
 
 
 def torch_weights_only_globals() -> Dict[str, Any]:

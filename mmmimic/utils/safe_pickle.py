@@ -6,9 +6,9 @@ A pickle is a program: any global it names is imported and may be called
 while it loads. :func:`safe_load_pickle` reads with the checkpoint loader's
 restricted unpickler (:class:`~.checkpoint_compat.RestrictedUnpickler`:
 builtins containers and scalars, numpy arrays, dtypes and scalars, tensors),
-plus the one function a plainly pickled tensor's storage asks for,
-``torch.storage._load_from_bytes``, replaced by a reader of the same bytes
-that is itself restricted. Anything else is refused before it is imported,
+plus the one function a plainly pickled tensor's storage asks for (its
+name: :func:`~.compat.torch_storage_pickle_name`), replaced by a reader of
+the same bytes that is itself restricted. Anything else is refused before it is imported,
 naming the file and the global.
 """
 import io
@@ -24,6 +24,7 @@ from .checkpoint_compat import (
     RestrictedUnpickler,
     restricted_pickle,
 )
+from .compat import torch_storage_pickle_name
 
 
 class UnsafePickleError(pickle.UnpicklingError):
@@ -35,7 +36,7 @@ class DamagedPickleError(ValueError):
 
 
 def _storage_from_bytes(data: bytes):
-    """What ``torch.storage._load_from_bytes`` does for a pickled tensor's
+    """What torch's storage-from-bytes function does for a pickled tensor's
     storage (``torch.save`` bytes), through the restricted unpickler."""
     if not isinstance(data, (bytes, bytearray)):
         raise RefusedGlobalError('a storage that is not bytes')
@@ -60,8 +61,7 @@ def _storage_from_bytes(data: bytes):
 
 class DataUnpickler(RestrictedUnpickler):
     """:class:`RestrictedUnpickler` plus pickled tensors' storages."""
-    EXTRA: Dict[str, Any] = {
-        'torch.storage._load_from_bytes': _storage_from_bytes}
+    EXTRA: Dict[str, Any] = {torch_storage_pickle_name(): _storage_from_bytes}
 
     def find_class(self, module: str, name: str) -> Any:
         found = self.EXTRA.get(f'{module}.{name}')

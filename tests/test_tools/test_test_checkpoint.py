@@ -2,6 +2,7 @@
 not fit the model, described when damaged; a mimic config needs no teacher
 checkpoint. In-process (no subprocess start-up), a few seconds each."""
 import os.path as osp
+import re
 import runpy
 import sys
 
@@ -11,10 +12,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmmimic.registry import MODELS
-from mmmimic.utils.safe_load import (
-    CheckpointMismatchError,
-    DamagedCheckpointError,
-)
+from mmmimic.utils.cli import USER_ERROR_STATUS
+from mmmimic.utils.safe_load import DamagedCheckpointError
 
 from ..conftest import REPO_ROOT, TINY_CONFIG, tiny_data_options
 
@@ -41,6 +40,19 @@ def run_test(monkeypatch, args):
     runpy.run_path(TEST, run_name='__main__')
 
 
+def refused(monkeypatch, capsys, args, pattern):
+    """``tools/test.py ARGS`` exits with the user-error status and prints one
+    line ``test.py: ...`` matching ``pattern`` (no traceback)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        run_test(monkeypatch, args)
+    assert exit_info.value.code == USER_ERROR_STATUS
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith('test.py: ')]
+    assert len(lines) == 1 and re.search(pattern, lines[0]), err[-2000:]
+    assert 'Traceback' not in err
+
+
 def test_mimic_config_tests_without_teacher_checkpoint(tiny_coco, tmp_path,
                                                        monkeypatch, capsys):
     missing = str(tmp_path / 'no_teacher.pth')
@@ -56,16 +68,15 @@ def test_mimic_config_tests_without_teacher_checkpoint(tiny_coco, tmp_path,
 
 
 def test_checkpoint_of_another_model_is_refused(tiny_coco, tmp_path,
-                                                monkeypatch):
+                                                monkeypatch, capsys):
     """The mimic run's student (half width) tested with the teacher's config:
     MMEngine would load nothing of the reshaped layers and print a metric."""
     ckpt = model_checkpoint(MIMIC_CONFIG, tmp_path / 'mimic.pth')
-    with pytest.raises(CheckpointMismatchError,
-                       match=r"CHECKPOINT='.*mimic.pth' is a checkpoint of "
-                       r'another model:.*with another shape.*--allow-mismatch'):
-        run_test(monkeypatch, [TINY_CONFIG, ckpt, '--work-dir',
-                               str(tmp_path / 'w')] +
-                 ['--cfg-options'] + tiny_data_options(tiny_coco))
+    refused(monkeypatch, capsys, [TINY_CONFIG, ckpt, '--work-dir',
+                                  str(tmp_path / 'w')] +
+            ['--cfg-options'] + tiny_data_options(tiny_coco),
+            r"CHECKPOINT='.*mimic.pth' is a checkpoint of "
+            r'another model:.*with another shape.*--allow-mismatch')
     assert not (tmp_path / 'w' / 'results.pkl').exists()
 
 
@@ -74,10 +85,9 @@ def test_missing_keys_refused_unexpected_keys_allowed(tiny_coco, tmp_path,
     partial = model_checkpoint(TINY_CONFIG, tmp_path / 'partial.pth',
                                drop=('roi_head', ))
     options = ['--cfg-options'] + tiny_data_options(tiny_coco)
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'missing from the file.*roi_head'):
-        run_test(monkeypatch, [TINY_CONFIG, partial, '--work-dir',
-                               str(tmp_path / 'w')] + options)
+    refused(monkeypatch, capsys, [TINY_CONFIG, partial, '--work-dir',
+                                  str(tmp_path / 'w')] + options,
+            r'missing from the file.*roi_head')
     # --allow-mismatch: MMEngine's non-strict loading, with a warning
     run_test(monkeypatch, [TINY_CONFIG, partial, '--work-dir',
                            str(tmp_path / 'w'), '--allow-mismatch'] + options)
@@ -100,13 +110,18 @@ def test_missing_keys_refused_unexpected_keys_allowed(tiny_coco, tmp_path,
     assert 'coco/bbox_mAP' in out.out + out.err
 
 
-def test_damaged_checkpoint_is_described(tiny_coco, tmp_path, monkeypatch):
+def test_damaged_checkpoint_is_described(tiny_coco, tmp_path, monkeypatch,
+                                        capsys):
     good = model_checkpoint(TINY_CONFIG, tmp_path / 'good.pth')
     cut = tmp_path / 'cut.pth'
     cut.write_bytes(open(good, 'rb').read()[:1000])
-    with pytest.raises(DamagedCheckpointError,
-                       match=r"CHECKPOINT='.*cut.pth': not a readable "
-                       r'checkpoint: a truncated or damaged zip'):
-        run_test(monkeypatch, [TINY_CONFIG, str(cut), '--work-dir',
+    refused(monkeypatch, capsys, [TINY_CONFIG, str(cut), '--work-dir',
+                                  str(tmp_path / 'w'), '--cfg-options'] +
+            tiny_data_options(tiny_coco),
+            r"CHECKPOINT='.*cut.pth': not a readable "
+            r'checkpoint: a truncated or damaged zip')
+    # with --debug the error keeps its type and traceback
+    with pytest.raises(DamagedCheckpointError):
+        run_test(monkeypatch, [TINY_CONFIG, str(cut), '--debug', '--work-dir',
                                str(tmp_path / 'w'), '--cfg-options'] +
                  tiny_data_options(tiny_coco))
