@@ -94,7 +94,7 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
 
     cfg = run_config(args)
-    onnx = args.checkpoint.endswith('.onnx')
+    onnx = args.checkpoint.lower().endswith('.onnx')
     if onnx:
         # an exported file (tools/deployment/export_onnx.py) run by ONNX
         # Runtime, with the same dataloader and evaluator

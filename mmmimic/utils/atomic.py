@@ -73,7 +73,7 @@ def check_destination(out: str, inputs: Sequence[str] = (),
         DestinationError: naming ``out``, the reason and the fix.
     """
     from .input_files import loaded_files
-    if suffix and not out.endswith(suffix):
+    if suffix and not out.lower().endswith(suffix.lower()):
         raise DestinationError(f'{out}: the output must end in {suffix}')
     if osp.isdir(out):
         raise DestinationError(f'{out} is a folder; give the file to write')

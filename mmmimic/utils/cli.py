@@ -38,6 +38,7 @@ def user_error_types() -> Tuple[Type[BaseException], ...]:
     """This package's errors, each about something the user gave."""
     from mmmimic.datasets.caltech.io import CaltechFormatError
     from mmmimic.deployment.onnx_export import OnnxExportError
+    from mmmimic.deployment.onnx_quantize import QuantizeError
     from mmmimic.models.distillers.student_export import ExportError
     from mmmimic.utils.atomic import DestinationError
     from mmmimic.utils.config_file import ConfigFileError
@@ -45,7 +46,7 @@ def user_error_types() -> Tuple[Type[BaseException], ...]:
     from mmmimic.utils.safe_pickle import DamagedPickleError, UnsafePickleError
     return (CheckpointError, DestinationError, UnsafePickleError,
             DamagedPickleError, CaltechFormatError, ExportError,
-            OnnxExportError, ConfigFileError, FileNotFoundError,
+            OnnxExportError, QuantizeError, ConfigFileError, FileNotFoundError,
             IsADirectoryError, NotADirectoryError, PermissionError)
 
 
