@@ -3,7 +3,7 @@ where their time goes, stage by stage.
 
     python benchmarks/deploy_speed.py [--demo-dir work_dirs/demo] [--seed 0]
         [--models NAME=CONFIG:CHECKPOINT ...] [--sizes 640x480 1500x1000]
-        [--rounds 10] [--threads 1] [--quick] [--json PATH]
+        [--rounds 30] [--threads 1] [--int8] [--quick] [--json PATH]
 
 Each model is exported with ``tools/deployment/export_onnx.py``'s code at
 each size; then, round after round, every model predicts the same image in
@@ -13,6 +13,13 @@ over the teacher are ratios measured under the same conditions. Then the
 stages (backbone and neck, RPN head, RPN proposals and NMS, RoI extraction,
 RoI head, final NMS): in PyTorch the exported graph's own steps timed in
 eager mode, in ONNX Runtime its profiler's kernel times grouped by stage.
+``--int8`` also quantizes each file (``tools/deployment/quantize_onnx.py``,
+64 images of the demo's training split) and times it in the same rounds.
+
+Every time is the median of the rounds with its interquartile range; models
+of one architecture (the student alone and the mimic student) must take the
+same time, so their difference is printed beside the spread: a table whose
+pair differs by more than its spread cannot resolve effects of that size.
 
 By default the models are the demo's shipped teacher and the student alone
 and mimic student of ``--demo-dir``'s ``--seed`` run (``tools/run_demo.py``),
@@ -58,6 +65,10 @@ from mmmimic.utils.benchmark import (  # noqa: E402
     markdown_table,
     write_json,
 )
+from mmmimic.utils.benchmark import (  # noqa: E402
+    cpu_description,
+    same_architecture_check,
+)
 from mmmimic.utils.cli import positive_int  # noqa: E402
 
 DEMO = osp.join(REPO, 'configs', 'demo')
@@ -89,7 +100,12 @@ def parse_args() -> argparse.Namespace:
                         'reference of the speed-ups)')
     parser.add_argument('--sizes', nargs='+', default=['640x480', '1500x1000'],
                         help='input sizes WxH')
-    parser.add_argument('--rounds', type=positive_int, default=10)
+    parser.add_argument('--rounds', type=positive_int, default=30,
+                        help='timed rounds, every model once per round '
+                        '(default 30)')
+    parser.add_argument('--int8', action='store_true',
+                        help='also quantize each ONNX file to INT8 and time '
+                        'it (calibrated on --data-dir\'s training split)')
     parser.add_argument('--threads', type=positive_int, default=1)
     parser.add_argument('--quick', action='store_true',
                         help='one small size, 2 rounds (for tests)')
@@ -99,6 +115,28 @@ def parse_args() -> argparse.Namespace:
     if args.rounds < 1 or args.threads < 1:
         parser.error('--rounds and --threads are at least 1')
     return args
+
+
+RUNTIMES = {'torch': 'PyTorch', 'onnx': 'ONNX Runtime',
+            'int8': 'ONNX Runtime INT8'}
+
+
+def calibration_options(args) -> dict:
+    """``cfg_options`` pointing the configs' training set at --data-dir."""
+    return {'train_dataloader.dataset.data_root':
+            osp.abspath(args.data_dir) + '/'}
+
+
+def same_architecture(built: dict) -> list:
+    """Groups of names whose deployed models have the same architecture
+    (the same module types and parameter shapes, weights aside)."""
+    groups: dict = {}
+    for name, model in built.items():
+        signature = (tuple(type(m).__name__ for m in model.modules()),
+                     tuple((k, tuple(v.shape))
+                           for k, v in model.state_dict().items()))
+        groups.setdefault(signature, []).append(name)
+    return [names for names in groups.values() if len(names) > 1]
 
 
 def default_models(args, tmp: str):
@@ -170,7 +208,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.quick:
         args.sizes, args.rounds = ['320x240'], 2
-    totals, stage_rows, results = [], [], []
+    totals, stage_rows, results, spreads, checks = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         if args.models:
             models = []
@@ -191,19 +229,26 @@ def main() -> None:
             os.makedirs(onnx_dir)
             stats = deployed_stats(
                 {name: (config, ckpt) for name, config, ckpt in models},
-                tensor, args.rounds, args.threads, onnx_dir=onnx_dir)
-            ms = {name: {'PyTorch': st['latency_ms'],
-                         'ONNX Runtime': st['onnx_latency_ms']}
-                  for name, st in stats.items()}
+                tensor, args.rounds, args.threads, onnx_dir=onnx_dir,
+                int8=calibration_options(args) if args.int8 else None)
+            timings = {name: {RUNTIMES[key]: timing for key, timing in
+                              st['timings'].items()}
+                       for name, st in stats.items()}
             for name, _, _ in models:
                 row = dict(size=size, model=name, params=stats[name]['params'],
-                           gflops=stats[name]['gflops'], **ms[name])
-                for runtime, value in ms[name].items():
-                    row[f'{runtime} speed-up'] = ms[reference][runtime] / value
-                totals.append([size, name, row['PyTorch'],
-                               row['PyTorch speed-up'], row['ONNX Runtime'],
-                               row['ONNX Runtime speed-up'],
-                               row['PyTorch'] / row['ONNX Runtime']])
+                           gflops=stats[name]['gflops'])
+                line = [size, name]
+                for runtime, timing in timings[name].items():
+                    row[runtime] = timing.median
+                    row[f'{runtime} IQR'] = [timing.q1, timing.q3]
+                    # (over the FP32 teacher in the same runtime; INT8 over
+                    # the FP32 teacher in ONNX Runtime)
+                    base = timings[reference]['ONNX Runtime' if runtime ==
+                                              'ONNX Runtime INT8' else runtime]
+                    row[f'{runtime} speed-up'] = base.median / timing.median
+                    line += [str(timing), row[f'{runtime} speed-up']]
+                totals.append(line)
+                spreads.append(max(t.spread for t in timings[name].values()))
                 path = stats[name]['onnx_path']   # the file just timed
                 pt = torch_stages(built[name], image, args.rounds)
                 feed = onnx_predict_fn(onnx_session(path, 1), image).prepare
@@ -216,17 +261,34 @@ def main() -> None:
                         stages[s] for s in STAGES] + [
                             stages.get(UNMAPPED, 0.0), sum(stages.values())])
                 results.append(row)
-    print(f'CPU, {args.threads} thread(s); batch 1, preprocessing included; '
-          f'medians of {args.rounds} interleaved rounds; speed-up over '
-          f'{models[0][0]} in the same runtime')
-    print(markdown_table(['input', 'model', 'PyTorch ms', 'speed-up',
-                          'ONNX Runtime ms', 'speed-up',
-                          'PyTorch / ONNX Runtime'], totals))
+            for runtime in timings[reference]:
+                same = same_architecture_check(
+                    {name: timings[name][runtime] for name in timings},
+                    same_architecture(built))
+                checks += [[size, runtime, a, b, 100 * diff, 100 * spread]
+                           for a, b, diff, spread in same]
+    print(f'{cpu_description()}, {args.threads} thread(s); batch 1, '
+          f'preprocessing included; ms: median [interquartile range] of '
+          f'{args.rounds} interleaved rounds; speed-up over the FP32 '
+          f'{models[0][0]} (INT8: over its FP32 ONNX Runtime time)')
+    header = ['input', 'model']
+    for runtime in RUNTIMES.values():
+        if any(runtime in r for r in results):
+            header += [f'{runtime} ms', 'speed-up']
+    print(markdown_table(header, totals))
+    print(f'largest spread (IQR / median) of a row: {100 * max(spreads):.1f} '
+          '%')
+    if checks:
+        print('\nsame architecture, so the same time expected: difference '
+              'of medians against the larger spread')
+        print(markdown_table(['input', 'runtime', 'model', 'model',
+                              'difference %', 'spread %'], checks))
     print('\nms per stage (PyTorch: the graph\'s steps in eager mode; ONNX '
           'Runtime: profiler kernel times)')
     print(markdown_table(['input', 'model', 'runtime'] + list(STAGES) +
                          [UNMAPPED, 'sum'], stage_rows))
-    write_json(args.json, dict(threads=args.threads, results=results))
+    write_json(args.json, dict(threads=args.threads, rounds=args.rounds,
+                               machine=cpu_description(), results=results))
 
 
 if __name__ == '__main__':

@@ -19,8 +19,8 @@ def padded_shape(model: torch.nn.Module,
 
 def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                    rounds: int = 10, threads: int = 1,
-                   onnx: bool = True, onnx_dir: Optional[str] = None
-                   ) -> Dict[str, Dict[str, float]]:
+                   onnx: bool = True, onnx_dir: Optional[str] = None,
+                   int8: Optional[dict] = None) -> Dict[str, Dict[str, float]]:
     """Parameters (M), GFLOPs and latency of each model as it deploys (a
     mimic run's student as the export writes it), on ``image`` ((3, H, W)
     uint8 BGR), in PyTorch and, with ``onnx``, as the one ONNX file of
@@ -30,15 +30,25 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
     conditions. Runs with ``threads`` CPU threads in each runtime. With
     ``onnx_dir`` (an existing folder) the ONNX files are kept there
     (``<i>.onnx``, in the order of ``models``) for a caller that profiles
-    them, instead of exporting each again.
+    them, instead of exporting each again. With ``int8`` (the
+    ``cfg_options`` of the calibration, e.g. where the training images are;
+    ``{}`` for none), each ONNX file is also quantized
+    (:func:`~mmmimic.deployment.onnx_quantize.quantize_onnx`, 64 training
+    images) and timed in ONNX Runtime.
 
     Returns:
         dict: name -> ``params``, ``gflops``, ``latency_ms`` (PyTorch) and,
         with ``onnx``, ``onnx_latency_ms`` (and ``onnx_path`` with
-        ``onnx_dir``).
+        ``onnx_dir``), with ``int8`` ``int8_latency_ms`` and ``int8_path``;
+        ``timings``: the :class:`~mmmimic.utils.benchmark.Timing` of each
+        runtime (``torch``, ``onnx``, ``int8``), with quartiles and range.
     """
     from mmmimic.models.distillers.student_export import deployed_model
-    from mmmimic.utils.benchmark import complexity, interleaved_ms, predict_fn
+    from mmmimic.utils.benchmark import (
+        complexity,
+        interleaved_timings,
+        predict_fn,
+    )
     torch.set_num_threads(threads)
     shape = tuple(image.shape[-2:])
     built = {name: deployed_model(config, ckpt)
@@ -62,9 +72,22 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                     stats[name]['onnx_path'] = path
                 fns[(name, 'onnx')] = onnx_predict_fn(
                     onnx_session(path, threads), np.ascontiguousarray(hwc))
-        ms = interleaved_ms(fns, rounds, warmup=2)
+                if int8 is not None:
+                    from .onnx_quantize import quantize_onnx
+                    quantized = osp.join(folder, f'{i}.int8.onnx')
+                    quantize_onnx(config, path, quantized, cfg_options=int8)
+                    if onnx_dir:
+                        stats[name]['int8_path'] = quantized
+                    fns[(name, 'int8')] = onnx_predict_fn(
+                        onnx_session(quantized, threads),
+                        np.ascontiguousarray(hwc))
+        timings = interleaved_timings(fns, rounds, warmup=2)
     for name in built:
-        stats[name]['latency_ms'] = ms[(name, 'torch')]
-        if onnx:
-            stats[name]['onnx_latency_ms'] = ms[(name, 'onnx')]
+        stats[name]['timings'] = {runtime: timing for (model, runtime),
+                                  timing in timings.items() if model == name}
+        stats[name]['latency_ms'] = timings[(name, 'torch')].median
+        for runtime in ('onnx', 'int8'):
+            if (name, runtime) in timings:
+                stats[name][f'{runtime}_latency_ms'] = \
+                    timings[(name, runtime)].median
     return stats

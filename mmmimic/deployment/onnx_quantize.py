@@ -7,8 +7,9 @@ writes a QDQ-quantized copy: convolutions and matrix products (``Conv``,
 else (the RPN's and the final ``NonMaxSuppression``, ``RoiAlign``, box
 decoding, softmax) stays in float. The activations' ranges are calibrated on
 images of the config's *training* set (``train_dataloader.dataset``), read and
-resized with the config's test pipeline and prepared with the file's own
-preprocessing, exactly as the deployed graph receives them; a calibration set
+resized with the config's test pipeline (to the size the file was exported
+for) and prepared with the file's own preprocessing, as the deployed graph
+receives them; a calibration set
 that is the test or validation annotation file is refused, so a score on the
 test split never saw its own images during calibration.
 
@@ -52,11 +53,13 @@ def _annotation_path(dataset: dict) -> Optional[str]:
     return osp.normpath(osp.abspath(osp.join(root, ann)))
 
 
-def calibration_dataset(cfg) -> dict:
+def calibration_dataset(cfg, input_shape: Optional[Sequence[int]] = None
+                        ) -> dict:
     """The config of the calibration images: ``train_dataloader.dataset``
     (a wrapper's inner dataset) with the test pipeline, so that images are
-    resized as at deployment; refused when it is the test or validation
-    annotation file.
+    resized as at deployment (its ``Resize`` to the file's ``input_shape``
+    (H, W) when given, the size the file was exported for); refused when it is
+    the test or validation annotation file.
 
     Raises:
         QuantizeError: no training dataset, or one that is a test split.
@@ -95,7 +98,13 @@ def calibration_dataset(cfg) -> dict:
         raise QuantizeError(
             'the config has no test_dataloader.dataset.pipeline: calibration '
             'images are resized as the test pipeline resizes them')
-    dataset['pipeline'] = test_pipeline
+    pipeline = copy.deepcopy(test_pipeline)
+    if input_shape is not None:
+        for step in pipeline:
+            if str(step.get('type', '')).split('.')[-1] == 'Resize' and \
+                    'scale' in step:
+                step['scale'] = (int(input_shape[1]), int(input_shape[0]))
+    dataset['pipeline'] = pipeline
     dataset['test_mode'] = True
     return dataset
 
@@ -218,7 +227,8 @@ def quantize_onnx(config: str, onnx_file: str, out: str,
     cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    dataset_cfg = calibration_dataset(cfg)
+    dataset_cfg = calibration_dataset(
+        cfg, json.loads(meta[PREPROCESS_KEY]).get('input_shape'))
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmmimic')):
         dataset = DATASETS.build(dataset_cfg)

@@ -2,8 +2,9 @@
 import logging
 import statistics
 import time
+from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import MMLogger
@@ -39,14 +40,48 @@ def median_ms(fn: Callable[[], object], repeats: int = 10, warmup: int = 2,
     return 1000 * statistics.median(times)
 
 
-def interleaved_ms(fns: Dict[str, Callable[[], object]], rounds: int = 10,
-                   warmup: int = 2, device: str = 'cpu') -> Dict[str, float]:
-    """Medians of several functions timed in turn, round after round, so that
-    slow drifts of the machine (clocks, other load) affect all alike."""
+@dataclass(frozen=True)
+class Timing:
+    """Wall times of one function over interleaved rounds, in ms.
+
+    Attributes:
+        median, q1, q3, low, high (float): The median, quartiles, minimum and
+            maximum over the rounds.
+        rounds (int): How many timed calls.
+    """
+    median: float
+    q1: float
+    q3: float
+    low: float
+    high: float
+    rounds: int
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> 'Timing':
+        ms = sorted(1000 * s for s in seconds)
+        q1, _, q3 = statistics.quantiles(ms, n=4) if len(ms) > 1 else \
+            (ms[0], ms[0], ms[0])
+        return cls(statistics.median(ms), q1, q3, ms[0], ms[-1], len(ms))
+
+    @property
+    def spread(self) -> float:
+        """The interquartile range relative to the median (0.05: 5 %)."""
+        return (self.q3 - self.q1) / self.median if self.median else 0.0
+
+    def __str__(self) -> str:
+        return f'{self.median:.1f} [{self.q1:.1f}-{self.q3:.1f}]'
+
+
+def interleaved_timings(fns: Dict[Any, Callable[[], object]],
+                        rounds: int = 10, warmup: int = 2,
+                        device: str = 'cpu') -> Dict[Any, Timing]:
+    """Several functions timed in turn, round after round, so that slow
+    drifts of the machine (clocks, other load) affect all alike; each
+    function's median, quartiles and range over the rounds."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
-    times: Dict[str, List[float]] = {name: [] for name in fns}
+    times: Dict[Any, List[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             sync(device)
@@ -54,7 +89,36 @@ def interleaved_ms(fns: Dict[str, Callable[[], object]], rounds: int = 10,
             fn()
             sync(device)
             times[name].append(time.perf_counter() - start)
-    return {name: 1000 * statistics.median(t) for name, t in times.items()}
+    return {name: Timing.of(t) for name, t in times.items()}
+
+
+def interleaved_ms(fns: Dict[Any, Callable[[], object]], rounds: int = 10,
+                   warmup: int = 2, device: str = 'cpu') -> Dict[Any, float]:
+    """The medians of :func:`interleaved_timings`, in ms."""
+    return {name: timing.median for name, timing in interleaved_timings(
+        fns, rounds, warmup, device).items()}
+
+
+def same_architecture_check(timings: Dict[str, Timing],
+                            groups: Sequence[Sequence[str]]
+                            ) -> List[Tuple[str, str, float, float]]:
+    """For models of one architecture (their times should be equal): each
+    pair's difference of medians relative to the first's, and the larger
+    spread of the two. A difference beyond the spread means the measurement
+    cannot resolve effects of that size.
+
+    Returns:
+        list: ``(a, b, difference, spread)`` per pair.
+    """
+    checks = []
+    for group in groups:
+        for i, first in enumerate(group):
+            for second in group[i + 1:]:
+                a, b = timings[first], timings[second]
+                checks.append((first, second,
+                               abs(a.median - b.median) / a.median,
+                               max(a.spread, b.spread)))
+    return checks
 
 
 def synthetic_batch(model, batch_size: int = 2,
