@@ -1,4 +1,5 @@
-"""Measurement helpers shared by ``benchmarks/`` and ``tools/run_demo.py``."""
+"""Measurement helpers shared by ``benchmarks/`` and the demo
+(``mmmimic.demo``, ``tools/run_demo.py``)."""
 import logging
 import statistics
 import time

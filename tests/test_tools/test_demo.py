@@ -114,24 +114,21 @@ def test_ablation_rows_reuse_the_finished_rows(quick_demo):
         '(it has seeds 3 5)' in proc.stderr
 
 
-def test_damaged_shipped_teacher_is_refused(tmp_path):
+def test_damaged_shipped_teacher_is_refused(tmp_path, monkeypatch):
     # run_demo checks the shipped teacher against metafile.yml's SHA-256
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('run_demo', DEMO)
-    run_demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_demo)
-    path, seed = run_demo.shipped_teacher()
+    from mmmimic.demo import teacher
+    path, seed = teacher.shipped_teacher()
     assert path == TEACHER_CKPT and seed == 0
     copy = tmp_path / 'teacher.pth'
     data = bytearray(open(TEACHER_CKPT, 'rb').read())
     data[len(data) // 2] ^= 0xFF
     copy.write_bytes(bytes(data))
-    run_demo.TEACHER_CKPT = str(copy)
+    monkeypatch.setattr(teacher, 'TEACHER_CKPT', str(copy))
     with pytest.raises(SystemExit, match='SHA-256 .* damaged or was replaced'):
-        run_demo.shipped_teacher()
-    run_demo.TEACHER_CKPT = str(tmp_path / 'missing.pth')
+        teacher.shipped_teacher()
+    monkeypatch.setattr(teacher, 'TEACHER_CKPT', str(tmp_path / 'missing.pth'))
     with pytest.raises(SystemExit, match='missing'):
-        run_demo.shipped_teacher()
+        teacher.shipped_teacher()
 
 
 def options(data):

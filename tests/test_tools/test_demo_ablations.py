@@ -1,11 +1,26 @@
 """tools/run_demo.py --ablations: the rows, their run keys, what is reused and
-what is trained again, and the arguments refused before any work."""
+what is trained again (``mmmimic.demo``), and the arguments refused before any
+work (the tool's own checks)."""
 import glob
 import importlib.util
 import os.path as osp
 import re
 
 import pytest
+
+from mmmimic.demo import plan
+from mmmimic.demo.data import MANIFEST
+from mmmimic.demo.runs import (
+    ABLATIONS,
+    Row,
+    condition,
+    demo_rows,
+    row_config,
+    run_key,
+    schedule_options,
+)
+from mmmimic.demo.tables import ablation_table
+from mmmimic.demo.teacher import train_teacher
 
 from ..conftest import REPO_ROOT
 
@@ -21,26 +36,25 @@ def run_demo():
     return module
 
 
-def test_every_row_has_its_config_and_says_its_finding_first(run_demo):
+def test_every_row_has_its_config_and_says_its_finding_first():
     files = {osp.basename(p)[:-3]
              for p in glob.glob(osp.join(ABLATION_DIR, '*.py'))}
-    assert files == set(run_demo.ABLATIONS) == {
+    assert files == set(ABLATIONS) == {
         'wholemap', 'logit', 'gt_regions', 'random_regions', 'no_norm',
         'spp', 'roi_align',
         'two_stage', 'half_input_alone', 'half_input_deconv',
         'half_input_adapter', 'w0.25_alone', 'w0.25'}
-    for name, (reference, expected, finding) in run_demo.ABLATIONS.items():
+    for name, (reference, expected, finding) in ABLATIONS.items():
         first = open(osp.join(ABLATION_DIR, f'{name}.py')).readline()
         number = re.match(r'# Finding (\d)', first)
         assert number, f'{name}.py: first comment must name its finding'
         assert finding.startswith(number.group(1) + '.'), name
-        assert reference in run_demo.ABLATIONS or reference in (
-            'student', 'mimic')
+        assert reference in ABLATIONS or reference in ('student', 'mimic')
         assert expected in (1, -1)
 
 
-def test_rows_bring_the_rows_they_are_compared_with(run_demo):
-    rows = run_demo.demo_rows(['w0.25', 'half_input_adapter'])
+def test_rows_bring_the_rows_they_are_compared_with():
+    rows = demo_rows(['w0.25', 'half_input_adapter'])
     assert [r.role for r in rows] == [
         'teacher', 'student', 'mimic', 'half_input_alone', 'half_input_deconv',
         'half_input_adapter', 'w0.25_alone', 'w0.25']
@@ -65,28 +79,28 @@ def test_run_key_follows_config_threads_iterations_teacher_and_data(
         run_demo, tmp_path):
     config = tmp_path / 'row.py'
     config.write_text(f"_base_ = '{ABLATION_DIR}/spp.py'\n")
-    row = run_demo.Row('spp', 'spp', str(config), True)
+    row = Row('spp', 'spp', str(config), True)
     args = args_for(run_demo, '--seeds', '1')
-    key = run_demo.run_key(args, row, 'teacher-sha', 'data-sha')
-    assert key == run_demo.run_key(args, row, 'teacher-sha', 'data-sha')
-    assert key != run_demo.run_key(args, row, 'other', 'data-sha')
-    assert key != run_demo.run_key(args, row, 'teacher-sha', 'other')
+    key = run_key(args, row, 'teacher-sha', 'data-sha')
+    assert key == run_key(args, row, 'teacher-sha', 'data-sha')
+    assert key != run_key(args, row, 'other', 'data-sha')
+    assert key != run_key(args, row, 'teacher-sha', 'other')
     two = args_for(run_demo, '--seeds', '1', '--threads', '2')
-    assert key != run_demo.run_key(two, row, 'teacher-sha', 'data-sha')
+    assert key != run_key(two, row, 'teacher-sha', 'data-sha')
     short = args_for(run_demo, '--seeds', '1', '--iters', '20')
-    assert key != run_demo.run_key(short, row, 'teacher-sha', 'data-sha')
+    assert key != run_key(short, row, 'teacher-sha', 'data-sha')
     config.write_text(f"_base_ = '{ABLATION_DIR}/spp.py'\n"
                       "model = dict(mimic_loss=dict(loss_weight=10.0))\n")
-    assert key != run_demo.run_key(args, row, 'teacher-sha', 'data-sha')
+    assert key != run_key(args, row, 'teacher-sha', 'data-sha')
 
 
 def test_a_finished_run_is_reused_and_a_changed_one_trained_again(
         run_demo, tmp_path):
     args = args_for(run_demo, '--seeds', '1', '--iters', '4')
-    row = run_demo.demo_rows(['spp'])[-1]
+    row = demo_rows(['spp'])[-1]
     work = tmp_path / 'work'
-    ckpt, steps = run_demo.train_step(args, str(tmp_path / 'data'), str(work),
-                                      'teacher.pth', 1, row, 'key-a')
+    ckpt, steps = plan.train_step(args, str(tmp_path / 'data'), str(work),
+                                  'teacher.pth', 1, row, 'key-a')
     assert len(steps) == 1 and '--work-dir' in steps[0][1]
     assert 'model.teacher_ckpt=teacher.pth' in steps[0][1]
     assert 'randomness.seed=1' in steps[0][1]
@@ -94,12 +108,12 @@ def test_a_finished_run_is_reused_and_a_changed_one_trained_again(
     assert (run_dir / 'run_key.txt').read_text() == 'key-a'
     # the training finished: same key -> reused, nothing to run
     open(ckpt, 'wb').write(b'weights')
-    assert run_demo.train_step(args, '', str(work), 't', 1, row,
-                               'key-a') == (ckpt, [])
+    assert plan.train_step(args, '', str(work), 't', 1, row,
+                           'key-a') == (ckpt, [])
     # the config changed: the old run's files are removed, trained again
     (run_dir / 'predictions.pkl').write_bytes(b'old')
-    again, steps = run_demo.train_step(args, '', str(work), 't', 1, row,
-                                       'key-b')
+    again, steps = plan.train_step(args, '', str(work), 't', 1, row,
+                                   'key-b')
     assert again == ckpt and len(steps) == 1
     assert not osp.exists(ckpt) and not (run_dir / 'predictions.pkl').exists()
     assert (run_dir / 'run_key.txt').read_text() == 'key-b'
@@ -145,46 +159,43 @@ def test_report_only_needs_a_results_file(run_demo, tmp_path, capsys):
 
 def test_all_means_every_row(run_demo):
     args = args_for(run_demo, '--ablations', 'all')
-    assert args.ablations == sorted(run_demo.ABLATIONS)
+    assert args.ablations == sorted(ABLATIONS)
 
 
 def test_row_options_make_a_row_of_their_own(run_demo, tmp_path):
     # a weight sweep: the named row with its options, kept under its own
     # name and run key; the rows it is compared with stay as they are
-    rows = run_demo.demo_rows(['no_norm'],
-                              ['model.mimic_loss.loss_weight=0.01'])
+    rows = demo_rows(['no_norm'], ['model.mimic_loss.loss_weight=0.01'])
     assert [r.role for r in rows] == [
         'teacher', 'student', 'mimic',
         'no_norm[model.mimic_loss.loss_weight=0.01]']
     row = rows[-1]
     assert row.name == 'no_norm' and row.mimic
-    assert run_demo.row_config(row).model.mimic_loss.loss_weight == 0.01
-    plain = run_demo.demo_rows(['no_norm'])[-1]
+    assert row_config(row).model.mimic_loss.loss_weight == 0.01
+    plain = demo_rows(['no_norm'])[-1]
     args = args_for(run_demo, '--seeds', '0')
-    assert run_demo.run_key(args, row, 't', 'd') != run_demo.run_key(
-        args, plain, 't', 'd')
-    _, steps = run_demo.train_step(args, str(tmp_path), str(tmp_path), 't',
-                                   0, row, 'k')
+    assert run_key(args, row, 't', 'd') != run_key(args, plain, 't', 'd')
+    _, steps = plan.train_step(args, str(tmp_path), str(tmp_path), 't',
+                               0, row, 'k')
     assert steps[0][1][-1] == 'model.mimic_loss.loss_weight=0.01'
-    test, _ = run_demo.test_step(str(tmp_path), str(tmp_path), row, 'c.pth',
-                                 'seed0')
+    test, _ = plan.test_step(str(tmp_path), str(tmp_path), row, 'c.pth',
+                             'seed0')
     assert test[1][-1] == 'model.mimic_loss.loss_weight=0.01'
-    from mmmimic.utils.demo_tables import ablation_table
     table = ablation_table(
-        [r.role for r in rows if r.name in run_demo.ABLATIONS],
-        {r.role: {'0': 30.0} for r in rows}, {}, run_demo.ABLATIONS)
+        [r.role for r in rows if r.name in ABLATIONS],
+        {r.role: {'0': 30.0} for r in rows}, {}, ABLATIONS)
     assert '| no_norm[model.mimic_loss.loss_weight=0.01] | 4. without' in table
 
 
 def test_a_longer_schedule_stretches_the_step_and_keeps_the_default_keys(
         run_demo):
-    row = run_demo.demo_rows([])[2]   # mimic
-    cfg = run_demo.row_config(row)
+    row = demo_rows([])[2]   # mimic
+    cfg = row_config(row)
     default = cfg.train_cfg.max_iters
     # at the configs' own length nothing is added: the keys of the
     # committed results.json stay what they were
-    assert run_demo.schedule_options(cfg, default) == []
-    options = run_demo.schedule_options(cfg, 4 * default)
+    assert schedule_options(cfg, default) == []
+    options = schedule_options(cfg, 4 * default)
     step = int(cfg.param_scheduler[1].milestones[0])
     assert options == [f'param_scheduler.1.end={4 * default}',
                        f'param_scheduler.1.milestones=[{4 * step}]']
@@ -193,40 +204,40 @@ def test_a_longer_schedule_stretches_the_step_and_keeps_the_default_keys(
     base = args_for(run_demo, '--seeds', '1')
     long = args_for(run_demo, '--seeds', '1', '--iters', str(4 * default))
     same = args_for(run_demo, '--seeds', '1', '--iters', str(default))
-    key = run_demo.run_key(base, row, 't', 'd')
-    assert run_demo.run_key(same, row, 't', 'd') == key
-    assert run_demo.run_key(long, row, 't', 'd') != key
+    key = run_key(base, row, 't', 'd')
+    assert run_key(same, row, 't', 'd') == key
+    assert run_key(long, row, 't', 'd') != key
     # the teacher's key does not follow the students' schedule
-    teacher = run_demo.demo_rows([])[0]
-    assert run_demo.run_key(long, teacher, 't', 'd') == \
-        run_demo.run_key(base, teacher, 't', 'd')
+    teacher = demo_rows([])[0]
+    assert run_key(long, teacher, 't', 'd') == \
+        run_key(base, teacher, 't', 'd')
 
 
 def test_rows_of_another_condition_are_named_by_it(run_demo):
-    default = run_demo.row_config(run_demo.demo_rows([])[1]).train_cfg.max_iters
-    assert run_demo.condition(args_for(run_demo)) == ('', '')
-    assert run_demo.condition(args_for(
+    default = row_config(demo_rows([])[1]).train_cfg.max_iters
+    assert condition(args_for(run_demo)) == ('', '')
+    assert condition(args_for(
         run_demo, '--iters', str(default))) == ('', '')
-    assert run_demo.condition(args_for(run_demo, '--iters', '2000')) == (
+    assert condition(args_for(run_demo, '--iters', '2000')) == (
         '@2000it', '')
-    assert run_demo.condition(args_for(
+    assert condition(args_for(
         run_demo, '--data-variant', 'sparse', '--iters', '2000')) == (
         '@sparse@2000it', '@sparse')
-    assert run_demo.condition(args_for(
+    assert condition(args_for(
         run_demo, '--quick', '--iters', '3')) == ('', '')
 
 
-def test_report_only_never_trains_a_teacher(run_demo, tmp_path):
+def test_report_only_never_trains_a_teacher(tmp_path):
     """--report-only with a data variant whose teacher was never trained here
     refuses, naming the folder, before converting or training anything."""
     import argparse
     data = tmp_path / 'data'
     data.mkdir()
-    (data / run_demo.MANIFEST).write_text('{}')
+    (data / MANIFEST).write_text('{}')
     args = argparse.Namespace(seeds=[1], teacher_seed=0, quick=False,
                               iters=None, threads=1, report_only=True,
                               data_variant='sparse')
     with pytest.raises(SystemExit, match='--report-only: no teacher trained '
                        'on this data in .*teacher'):
-        run_demo.train_teacher(args, str(data), str(tmp_path / 'work'))
+        train_teacher(args, str(data), str(tmp_path / 'work'))
     assert not (tmp_path / 'work').exists()

@@ -18,7 +18,7 @@ from mmmimic.utils.safe_pickle import (
     safe_load_pickle,
 )
 
-from ..conftest import REPO_ROOT, tool_module
+from ..conftest import REPO_ROOT
 
 
 class RunsCode:
@@ -55,9 +55,9 @@ def read_with_library(path: str, tmp_path) -> None:
 
 def read_with_run_demo(path: str, tmp_path) -> None:
     # tools/run_demo.py scores every prediction dump of a work dir
-    # (also under --report-only) through reasonable()
-    run_demo = tool_module('run_demo.py')
-    run_demo.reasonable(str(tmp_path), path)
+    # (also under --report-only) through mmmimic.demo.data.reasonable()
+    from mmmimic.demo.data import reasonable
+    reasonable(str(tmp_path), path)
 
 
 def cli(*args):
@@ -79,7 +79,8 @@ TOOLS = osp.join(REPO_ROOT, 'tools', 'analysis_tools')
 #: every reader of a pickle from a user's path: name -> read(path, tmp_path)
 READERS = {
     'safe_load_pickle': read_with_library,
-    'run_demo.reasonable (--report-only)': read_with_run_demo,
+    'mmmimic.demo.data.reasonable (run_demo.py --report-only)':
+        read_with_run_demo,
     'compare_predictions.py': cli(osp.join(TOOLS, 'compare_predictions.py'),
                                   'PKL', 'PKL'),
     'plot_mr_curves.py': cli(osp.join(TOOLS, 'plot_mr_curves.py'),

@@ -17,7 +17,7 @@ import statistics
 import threading
 from typing import Dict, List, Optional, Sequence
 
-from .atomic import atomic_write_bytes
+from mmmimic.utils.atomic import atomic_write_bytes
 
 #: a row's deployed-model figures in ``results.json``; ``teacher_*`` are the
 #: teacher's latencies measured in the same process, so that a speed-up is a

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from mmmimic.utils.demo_results import DemoResults, verdict
+from mmmimic.demo.results import DemoResults, verdict
 
 
 def test_rows_are_kept_by_run_key_and_written_at_once(tmp_path):
@@ -67,8 +67,8 @@ def test_a_speed_up_is_a_ratio_of_one_run(tmp_path):
     """Each row keeps the teacher's latency measured beside it: measuring
     the teacher again (a later run) changes no earlier row's speed-up; rows
     of an older results.json keep the teacher figures they were shown with."""
-    from mmmimic.utils.demo_results import STAT_KEYS, DemoResults
-    from mmmimic.utils.demo_tables import speed_up
+    from mmmimic.demo.results import STAT_KEYS, DemoResults
+    from mmmimic.demo.tables import speed_up
     store = DemoResults(str(tmp_path / 'results.json'))
     # an older file: rows without the teacher's latency beside them
     store.record_stats('teacher', dict(latency_ms=100.0, onnx_latency_ms=40.0))

@@ -3,7 +3,7 @@ speed-ups, and the ablation rows with their verdicts (printed by
 ``tools/run_demo.py`` and written to ``results.md``)."""
 from typing import Dict, List, Sequence, Tuple
 
-from .demo_results import verdict
+from .results import verdict
 
 #: a demo row: (title, config file name, role in results.json)
 Run = Tuple[str, str, str]
@@ -76,7 +76,7 @@ def ablation_table(names: List[str], mrs: Dict[str, Dict[str, float]],
     """One line per ablation row (``names``: roles, ``NAME`` or
     ``NAME[options]``): its finding, MR-2 per seed and mean, the speed-up
     over the teacher, and the verdict against its reference row
-    (:func:`mmmimic.utils.demo_results.verdict`)."""
+    (:func:`mmmimic.demo.results.verdict`)."""
     keys = sorted(set().union(*(mrs[n] for n in names)), key=int)
     header = ['row', 'finding (paper)', 'compared with'] + [
         f'seed {k}' for k in keys] + ['mean', 'speed-up (PyTorch)',
