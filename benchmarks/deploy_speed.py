@@ -59,15 +59,13 @@ from mmmimic.models.distillers.student_export import (  # noqa: E402
     deployed_model,
 )
 from mmmimic.utils import register_all_modules  # noqa: E402
-from mmmimic.utils.benchmark import (  # noqa: E402
+from mmmimic.utils.benchmark import (  # noqa: E402  # noqa: E402
     add_json_arguments,
     check_json_destination,
-    markdown_table,
-    write_json,
-)
-from mmmimic.utils.benchmark import (  # noqa: E402
     cpu_description,
+    markdown_table,
     same_architecture_check,
+    write_json,
 )
 from mmmimic.utils.cli import positive_int  # noqa: E402
 

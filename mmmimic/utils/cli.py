@@ -9,10 +9,10 @@ package's errors (a checkpoint, pickle, destination, dataset, export or config
 error), a missing or unreadable file, or a ``ValueError`` / ``KeyError`` /
 ``TypeError`` raised by mmmimic's own checks or MMEngine's config and registry
 code (a bad value, an unknown key or type) -- is printed as ``TOOL: message``
-and the tool exits with status 2; Ctrl-C is one line and status 130. Anything else is a bug and keeps its
-traceback, as does every error with ``--debug`` on the command line (removed
-before the tool parses its arguments) or ``MMMIMIC_DEBUG=1`` in the
-environment.
+and the tool exits with status 2; Ctrl-C is one line and status 130.
+Anything else is a bug and keeps its traceback, as does every error with
+``--debug`` on the command line (removed before the tool parses its
+arguments) or ``MMMIMIC_DEBUG=1`` in the environment.
 """
 import argparse
 import math

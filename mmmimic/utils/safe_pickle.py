@@ -8,8 +8,8 @@ restricted unpickler (:class:`~.checkpoint_compat.RestrictedUnpickler`:
 builtins containers and scalars, numpy arrays, dtypes and scalars, tensors),
 plus the one function a plainly pickled tensor's storage asks for (its
 name: :func:`~.compat.torch_storage_pickle_name`), replaced by a reader of
-the same bytes that is itself restricted. Anything else is refused before it is imported,
-naming the file and the global.
+the same bytes that is itself restricted. Anything else is refused before it
+is imported, naming the file and the global.
 """
 import io
 import os.path as osp
