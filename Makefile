@@ -23,8 +23,12 @@ demo: install
 demo-quick: install
 	$(PY) tools/run_demo.py --quick
 
+# The suite in parallel, one worker per core (pytest-xdist); a test module's tests
+# stay on one worker, so that its module fixtures are made once.
+PYTEST_PARALLEL ?= -n auto --dist loadscope
+
 test: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests $(PYTEST_PARALLEL)
 
 # On the second stack: every test but the slow end-to-end ones, plus those of the
 # slow ones whose code paths differ between torch releases (checkpoint loading,
@@ -32,11 +36,11 @@ test: install
 COMPAT_SLOW_TESTS = tests/test_tools/test_train_test.py \
 	tests/test_models/test_distillers/test_student_export.py
 test-compat: install-compat
-	$(COMPAT_VENV)/bin/python -m pytest tests -m "not slow"
-	$(COMPAT_VENV)/bin/python -m pytest $(COMPAT_SLOW_TESTS) -m slow
+	$(COMPAT_VENV)/bin/python -m pytest tests -m "not slow" $(PYTEST_PARALLEL)
+	$(COMPAT_VENV)/bin/python -m pytest $(COMPAT_SLOW_TESTS) -m slow $(PYTEST_PARALLEL)
 
 test-fast: install
-	$(PY) -m pytest tests -m "not slow"
+	$(PY) -m pytest tests -m "not slow" $(PYTEST_PARALLEL)
 
 lint: install
 	$(PY) -m ruff check .

@@ -9,6 +9,17 @@ import pytest
 
 import mmmimic  # noqa: F401  (dependency check; torch.load of MMEngine checkpoints)
 
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # pytest -n N (the Makefile's targets): the cores shared among the
+    # workers, for their own work and for the tools their tests start, so
+    # that N workers do not each start a thread per core
+    _threads = str(max(1, (os.cpu_count() or 1) // int(
+        os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))))
+    for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ[_var] = _threads
+    import torch
+    torch.set_num_threads(int(_threads))
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')
 TINY_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_faster-rcnn_coco.py')

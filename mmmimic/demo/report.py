@@ -84,6 +84,15 @@ def measure_deployed(args: argparse.Namespace, store: DemoResults,
         deployed_stats, to_measure, first_test_image(data_dir),
         3 if args.quick else 20, args.threads, onnx) if to_measure else {}
     store.record_measured(measured)
+    spreads = [timing.spread for st in measured.values()
+               for timing in st.get('timings', {}).values()]
+    if spreads:
+        print(f'  speed: medians of {3 if args.quick else 20} interleaved '
+              f'rounds; the largest interquartile range is '
+              f'{100 * max(spreads):.0f} % of its median, so smaller '
+              'differences are noise (benchmarks/deploy_speed.py measures '
+              'with quartiles and checks models of one architecture against '
+              'each other)', flush=True)
     return {row.role: {k: store.row(row.role).get(k) for k in STAT_KEYS}
             for row in rows if 'latency_ms' in store.row(row.role)}
 

@@ -7,8 +7,12 @@ import sys
 import pytest
 
 from mmmimic.datasets import CaltechPedestrianDataset
+from mmmimic.utils import register_all_modules
 
 from .test_caltech_convert import TOOL, make_raw
+
+# the pipeline's mmdet transforms, whatever ran before on this worker
+register_all_modules(init_default_scope=False)
 
 
 @pytest.fixture(scope='module')
