@@ -26,14 +26,19 @@ class OnnxExportError(ValueError):
     """The export cannot be made as asked (a destination, an option)."""
 
 
+def resize_steps(pipeline) -> list:
+    """The ``Resize`` steps of a data pipeline (any scope prefix)."""
+    return [step for step in pipeline
+            if str(step.get('type', '')).split('.')[-1] == 'Resize']
+
+
 def default_shape(cfg) -> Optional[Tuple[int, int]]:
     """(H, W) from the test pipeline's fixed ``Resize`` scale (w, h), padded
     up to the preprocessor's ``pad_size_divisor``; None when there is none."""
     pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get(
         'pipeline', [])
-    for step in pipeline:
-        if str(step.get('type', '')).split('.')[-1] == 'Resize' and \
-                isinstance(step.get('scale'), (tuple, list)):
+    for step in resize_steps(pipeline):
+        if isinstance(step.get('scale'), (tuple, list)):
             width, height = step['scale']
             divisor = cfg.model.get('data_preprocessor', {}).get(
                 'pad_size_divisor', 1) or 1

@@ -17,6 +17,7 @@ The calibration set, the method and the settings go into the file's metadata
 (``mmmimic.quantization``) beside the export's preprocessing, so
 ``tools/test.py CONFIG MODEL.int8.onnx`` scores it like any exported file.
 """
+import copy
 import json
 import os.path as osp
 import tempfile
@@ -32,7 +33,7 @@ from mmmimic.utils.atomic import (
 )
 from mmmimic.utils.config_file import read_config
 
-from .onnx_export import PREPROCESS_KEY
+from .onnx_export import PREPROCESS_KEY, resize_steps
 
 #: the metadata key of a quantized file's settings
 QUANT_KEY = 'mmmimic.quantization'
@@ -64,7 +65,6 @@ def calibration_dataset(cfg, input_shape: Optional[Sequence[int]] = None
     Raises:
         QuantizeError: no training dataset, or one that is a test split.
     """
-    import copy
     dataset = copy.deepcopy(cfg.get('train_dataloader', {}).get('dataset'))
     while isinstance(dataset, dict) and 'ann_file' not in dataset and \
             isinstance(dataset.get('dataset'), dict):
@@ -100,9 +100,8 @@ def calibration_dataset(cfg, input_shape: Optional[Sequence[int]] = None
             'images are resized as the test pipeline resizes them')
     pipeline = copy.deepcopy(test_pipeline)
     if input_shape is not None:
-        for step in pipeline:
-            if str(step.get('type', '')).split('.')[-1] == 'Resize' and \
-                    'scale' in step:
+        for step in resize_steps(pipeline):
+            if 'scale' in step:
                 step['scale'] = (int(input_shape[1]), int(input_shape[0]))
     dataset['pipeline'] = pipeline
     dataset['test_mode'] = True
