@@ -25,6 +25,22 @@ SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')
 TINY_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_faster-rcnn_coco.py')
 
 
+@pytest.fixture(autouse=True)
+def _default_scope_restored():
+    """Each test leaves MMEngine's default scope as it found it.
+
+    A Runner or ``register_all_modules`` inside a test makes a new
+    ``DefaultScope`` current for the rest of the process; under pytest-xdist
+    the next test in that worker is anyone's, and scoped type names such as
+    ``mmdet.LoadImageFromFile`` resolve differently in ``mmdet``'s scope.
+    """
+    from mmengine.registry import DefaultScope
+    before = list(DefaultScope._instance_dict.items())
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)
+
+
 def tool_module(*parts: str):
     """A script under tools/ imported as a module (its functions, its main),
     e.g. ``tool_module('misc', 'make_mimic_config.py')``."""
