@@ -26,7 +26,10 @@ MR-2 goes into ``results.json`` as soon as its test ends, with the key of its
 run (a hash of the dumped config, the iterations, the thread count, the
 teacher's and the data's fingerprints): a row already there with the same key
 is neither trained nor tested again, so a table is built over several runs and
-an interrupted run resumes; a row whose config changed is trained again.
+an interrupted run keeps its finished rows; a row whose config changed, or
+whose training was interrupted, is trained again from its first iteration
+(resuming would draw a different data order, so its MR-2 would not be the one
+an uninterrupted run reproduces).
 
 ``--quick`` uses a tiny dataset and a few iterations (for tests); its numbers
 mean nothing.
@@ -75,6 +78,7 @@ from mmmimic.demo.teacher import shipped_teacher, train_teacher  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.atomic import file_sha256  # noqa: E402
 from mmmimic.utils.benchmark import cpu_description  # noqa: E402
+from mmmimic.utils.cli import folder_path  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,8 +88,10 @@ def parse_args() -> argparse.Namespace:
                         '(randomness.seed); default: 0')
     parser.add_argument('--quick', action='store_true',
                         help='tiny data and a few iterations (a smoke test)')
-    parser.add_argument('--work-dir', help='default: work_dirs/demo[-quick]')
-    parser.add_argument('--data-dir', help='default: data/demo_caltech[-quick]')
+    parser.add_argument('--work-dir', type=folder_path,
+                        help='default: work_dirs/demo[-quick]')
+    parser.add_argument('--data-dir', type=folder_path,
+                        help='default: data/demo_caltech[-quick]')
     parser.add_argument('--iters', type=int,
                         help='training iterations per student (default: the '
                         'configs\' 500; 8 with --quick); the step schedule '
@@ -125,7 +131,9 @@ def parse_args() -> argparse.Namespace:
                         help='train and test nothing: the tables and figures '
                         'from what WORK_DIR/results.json holds (speed '
                         'measured again, beside the teacher, only for the '
-                        'rows whose checkpoints are in WORK_DIR)')
+                        'rows whose checkpoints are in WORK_DIR); '
+                        'results.json is left as it is, the data made only '
+                        'if it is not there')
     parser.add_argument('--ablations', nargs='+', default=[],
                         metavar='NAME',
                         help='also train and test these rows of '
@@ -150,14 +158,16 @@ def check_args(parser: argparse.ArgumentParser,
         if value is not None and value < 1:
             parser.error(f'--{name} {value}: must be at least 1')
     known = sorted(ABLATIONS)
-    if args.ablations == ['all']:
-        args.ablations = known
-    unknown = [n for n in args.ablations if n not in ABLATIONS]
+    named = [n for n in args.ablations if n != 'all']
+    unknown = [n for n in named if n not in ABLATIONS]
     if unknown:
         parser.error(f'--ablations: no row {unknown} (the rows: '
                      f'{" ".join(known)}, or all)')
     if len(set(args.ablations)) != len(args.ablations):
         parser.error('--ablations: each row once')
+    if 'all' in args.ablations:
+        # 'all' beside named rows: every row, each once
+        args.ablations = known
     bad = [o for o in args.row_options if '=' not in o or
            not o.split('=', 1)[0] or not o.split('=', 1)[1]]
     if bad:
@@ -166,14 +176,25 @@ def check_args(parser: argparse.ArgumentParser,
     if args.row_options and not args.ablations:
         parser.error('--row-options change the rows named by --ablations; '
                      'name at least one')
-    if args.work_dir and osp.exists(args.work_dir) and \
-            not osp.isdir(args.work_dir):
-        parser.error(f'--work-dir {args.work_dir} is a file, not a folder')
     results = osp.join(default_work_dir(args), 'results.json')
     if args.report_only and not osp.isfile(results):
         parser.error(f'--report-only: {results} is not there; it reports what '
                      'earlier runs recorded (run without --report-only, or '
                      'name the --work-dir that holds results.json)')
+    if args.report_only:
+        # (a config changed since: refused later, once the run keys are
+        # known; results.json is not written either way)
+        rows_at, teacher_at = condition(args)
+        store = DemoResults(results, rows_at, teacher_at, read_only=True)
+        recorded = sorted({seed for row in demo_rows(
+            args.ablations, args.row_options)[1:]
+            for seed in store.seeds_recorded(row.role)})
+        if not set(recorded) & set(args.seeds):
+            parser.error(
+                f'--report-only: {results} has no MR-2 of these rows for '
+                f'seeds {" ".join(map(str, args.seeds))} (it has seeds '
+                f'{" ".join(map(str, recorded)) or "none"}); pass those with '
+                '--seeds')
 
 
 def main() -> None:
@@ -185,8 +206,10 @@ def main() -> None:
     # beside the default ones in the same results.json
     work_dir = condition_work_dir(args, rows_at)
     data_dir = default_data_dir(args)
-    os.makedirs(work_dir, exist_ok=True)
-    store = DemoResults(results, rows_at, teacher_at)
+    if not args.report_only:
+        os.makedirs(work_dir, exist_ok=True)
+    store = DemoResults(results, rows_at, teacher_at,
+                        read_only=args.report_only)
     if rows_at:
         print(f'rows kept as NAME{rows_at} in {osp.relpath(results, REPO)}, '
               f'runs in {osp.relpath(work_dir, REPO)}', flush=True)
@@ -226,6 +249,8 @@ def main() -> None:
               f'{100 * result.mr:.2f} % ({result.num_positives} Reasonable '
               f'pedestrians in {result.num_images} test images)', flush=True)
 
+    # (a report of earlier runs makes its folder only once all is checked)
+    os.makedirs(work_dir, exist_ok=True)
     print('[3/4] training and testing', flush=True)
     run_parallel(jobs, args.jobs, record)
     mrs = asked_mrs(store, rows, keys, args.seeds)

@@ -18,6 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmimic.utils.atomic import DestinationError, check_destination
+from mmmimic.utils.cli import folder_path
 from mmmimic.utils.model_checkpoint import use_checked_loading
 from mmmimic.utils.setup_env import (
     add_run_args,
@@ -40,7 +41,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
-        '--show-dir',
+        '--show-dir', type=folder_path,
         help='save images with predictions drawn into this folder, relative to '
         'the work dir\'s timestamped folder')
     parser.add_argument(

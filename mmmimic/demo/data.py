@@ -38,7 +38,12 @@ def default_data_dir(args: argparse.Namespace) -> str:
 def prepare_data(args: argparse.Namespace, data_dir: str,
                  work_dir: str) -> None:
     """Render the raw videos and convert them; a converted folder is reused
-    only if it was made from the very raw data of this run (same manifest)."""
+    only if it was made from the very raw data of this run (same manifest).
+    Under ``--report-only`` a converted folder is taken as it is."""
+    if args.report_only and osp.isfile(osp.join(data_dir, MANIFEST)):
+        print(f'[1/4] demo dataset: {data_dir} as it is (--report-only)',
+              flush=True)
+        return
     raw = data_dir + '_raw'
     frames = ['--videos', '1', '--test-videos', '1', '--train-frames', '15',
               '--test-frames', '60'] if args.quick else []

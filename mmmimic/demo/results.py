@@ -44,11 +44,15 @@ class DemoResults:
         teacher_condition (str, optional): The teacher's suffix (the teacher
             depends on the data, not on the students' schedule). Default:
             ``condition``.
+        read_only (bool): Keep what is recorded in memory only (a report of
+            earlier runs writes nothing into the file). Default: False.
     """
 
     def __init__(self, path: str, condition: str = '',
-                 teacher_condition: Optional[str] = None) -> None:
+                 teacher_condition: Optional[str] = None,
+                 read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self.condition = condition
         self.teacher_condition = condition if teacher_condition is None \
             else teacher_condition
@@ -77,6 +81,10 @@ class DemoResults:
     def row(self, name: str) -> dict:
         """What is recorded of ``name`` (empty if nothing)."""
         return self.data['models'].get(self.stored(name), {})
+
+    def seeds_recorded(self, name: str) -> List[int]:
+        """The seeds ``name`` has an MR-2 of, by any run key."""
+        return sorted(int(seed) for seed in self.row(name).get('mr', {}))
 
     def mr(self, name: str, seed: int, key: str) -> Optional[float]:
         """The recorded MR-2 of ``name`` at ``seed`` if it was made by a run
@@ -151,6 +159,8 @@ class DemoResults:
         return {s: row['mr'][s] for s in sorted(seeds, key=int)}
 
     def _write(self) -> None:
+        if self.read_only:
+            return
         atomic_write_bytes(self.path,
                            json.dumps(self.data, indent=2).encode())
 

@@ -137,6 +137,39 @@ def finite_at_least(low: float, high: Optional[float] = None
     return in_range(float, low, high)
 
 
+def folder_path(text: str) -> str:
+    """An argparse ``type``: a folder to read or make, refused when it names
+    an existing file (before anything is written beside it)."""
+    if not text:
+        raise argparse.ArgumentTypeError('an empty path')
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(
+            f'{text} is a file, not a folder; name a folder')
+    return text
+
+
+#: the longest file stem accepted: most file systems allow 255 bytes per name
+#: and the stem gets a suffix
+MAX_STEM_BYTES = 200
+
+
+def file_stem(text: str) -> str:
+    """An argparse ``type``: a file name without its suffix, one path
+    component (no ``/``), not hidden, at most ``MAX_STEM_BYTES`` bytes."""
+    if not text or text in ('.', '..') or text.startswith('.'):
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: a file stem is a non-empty name not starting with "."')
+    if '/' in text or os.sep in text:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: a file stem is one name, without a folder; the '
+            'folder is a separate argument')
+    size = len(text.encode('utf-8', 'surrogateescape'))
+    if size > MAX_STEM_BYTES:
+        raise argparse.ArgumentTypeError(
+            f'a file stem of {size} bytes; at most {MAX_STEM_BYTES}')
+    return text
+
+
 #: counts (iterations, images, rounds, workers): at least 1
 positive_int = int_at_least(1)
 #: tolerances and thresholds: finite, >= 0
@@ -144,4 +177,5 @@ non_negative_float = finite_at_least(0.0)
 
 __all__ = ['run_tool', 'is_user_error', 'one_line', 'USER_ERROR_STATUS',
            'in_range', 'int_at_least', 'finite_at_least', 'positive_int',
-           'non_negative_float']
+           'non_negative_float', 'folder_path', 'file_stem',
+           'MAX_STEM_BYTES']

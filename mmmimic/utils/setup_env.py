@@ -75,8 +75,10 @@ def add_run_args(parser) -> None:
     ``--work-dir``, ``--cfg-options``, ``--launcher`` and the
     ``--local-rank`` that ``torch.distributed.launch`` passes."""
     from mmengine.config import DictAction
+
+    from mmmimic.utils.cli import folder_path
     parser.add_argument(
-        '--work-dir', help='the dir to save logs, models and metrics')
+        '--work-dir', type=folder_path, help='the dir to save logs, models and metrics')
     parser.add_argument(
         '--cfg-options', nargs='+', action=checked_dict_action(DictAction),
         help='override config keys, e.g. key=value or key="[a,b]" '

@@ -152,14 +152,39 @@ def test_report_only_needs_a_results_file(run_demo, tmp_path, capsys):
         args_for(run_demo, '--report-only', '--work-dir', str(tmp_path))
     assert f'--report-only: {tmp_path}/results.json is not there' in \
         capsys.readouterr().err
-    (tmp_path / 'results.json').write_text('{"seeds": [], "models": {}}')
+    (tmp_path / 'results.json').write_text(
+        '{"seeds": [0], "models": {"student": {"mr": {"0": 30.0}}}}')
     assert args_for(run_demo, '--report-only', '--work-dir',
                     str(tmp_path)).report_only
 
 
-def test_all_means_every_row(run_demo):
-    args = args_for(run_demo, '--ablations', 'all')
+@pytest.mark.parametrize('named', [['all'], ['all', 'logit'],
+                                   ['spp', 'all']])
+def test_all_means_every_row(run_demo, named):
+    args = args_for(run_demo, '--ablations', *named)
     assert args.ablations == sorted(ABLATIONS)
+
+
+def test_all_beside_an_unknown_row_names_it(run_demo, capsys):
+    with pytest.raises(SystemExit):
+        args_for(run_demo, '--ablations', 'all', 'logits')
+    assert "no row ['logits']" in capsys.readouterr().err
+
+
+def test_report_only_of_seeds_not_recorded_is_refused_first(
+        run_demo, tmp_path, capsys):
+    # before any data is made or results.json read again
+    (tmp_path / 'results.json').write_text(
+        '{"seeds": [1], "models": {"mimic": {"mr": {"1": 30.0}}}}')
+    data = tmp_path / 'data'
+    with pytest.raises(SystemExit):
+        args_for(run_demo, '--report-only', '--work-dir', str(tmp_path),
+                 '--data-dir', str(data), '--seeds', '9')
+    assert 'has no MR-2 of these rows for seeds 9 (it has seeds 1)' in \
+        capsys.readouterr().err
+    assert not data.exists()
+    assert args_for(run_demo, '--report-only', '--work-dir', str(tmp_path),
+                    '--seeds', '1').report_only
 
 
 def test_row_options_make_a_row_of_their_own(run_demo, tmp_path):

@@ -119,3 +119,48 @@ def test_numbers_are_checked_where_they_enter(case, tmp_path):
     assert says in proc.stderr and 'Traceback' not in proc.stderr, \
         proc.stderr[-3000:]
     assert not (tmp_path / 'raw').exists() and not (tmp_path / 'w').exists()
+
+
+#: paths where they enter: a folder argument that names a file, a file stem
+#: that is a path or too long; refused by argparse naming the flag, before
+#: anything is written ({tmp}/afile is a file)
+PATHS = {
+    'run_demo --work-dir FILE': (
+        [tool('run_demo.py'), '--work-dir', '{tmp}/afile'],
+        'argument --work-dir: {tmp}/afile is a file, not a folder'),
+    'run_demo --data-dir FILE': (
+        [tool('run_demo.py'), '--data-dir', '{tmp}/afile'],
+        'argument --data-dir: {tmp}/afile is a file, not a folder'),
+    'train --work-dir FILE': (
+        [tool('train.py'), STUDENT, '--work-dir', '{tmp}/afile'],
+        'argument --work-dir: {tmp}/afile is a file, not a folder'),
+    'test --show-dir FILE': (
+        [tool('test.py'), STUDENT, '{tmp}/damaged.pth', '--show-dir',
+         '{tmp}/afile'],
+        'argument --show-dir: {tmp}/afile is a file, not a folder'),
+    'extract_student OUT_DIR FILE': (
+        [tool('model_converters', 'extract_student.py'), MIMIC,
+         '{tmp}/damaged.pth', '{tmp}/afile'],
+        'argument out_dir: {tmp}/afile is a file, not a folder'),
+    'extract_student --name of 300 characters': (
+        [tool('model_converters', 'extract_student.py'), MIMIC,
+         '{tmp}/damaged.pth', '{tmp}/out', '--name', 'x' * 300],
+        'argument --name: a file stem of 300 bytes; at most 200'),
+    'extract_student --name with a folder': (
+        [tool('model_converters', 'extract_student.py'), MIMIC,
+         '{tmp}/damaged.pth', '{tmp}/out', '--name', '../up'],
+        "argument --name: '../up': a file stem is a non-empty name not "
+        'starting with "."'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(PATHS))
+def test_paths_are_checked_where_they_enter(case, tmp_path):
+    args, says = PATHS[case]
+    (tmp_path / 'afile').write_text('not a folder')
+    proc = run(args, tmp_path)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert says.replace('{tmp}', str(tmp_path)) in proc.stderr and \
+        'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['afile',
+                                                          'damaged.pth']

@@ -21,6 +21,7 @@ from mmmimic.models.distillers.student_export import (
     ExportError,
     export_student,
 )
+from mmmimic.utils.cli import file_stem, folder_path
 from mmmimic.utils.config_file import ConfigFileError
 
 
@@ -29,8 +30,9 @@ def parse_args() -> argparse.Namespace:
         description='Export the student of a FeatureMimicDistiller run')
     parser.add_argument('config', help='the mimic config of the run')
     parser.add_argument('checkpoint', help='a checkpoint of the run')
-    parser.add_argument('out_dir', help='where to write NAME.py and NAME.pth')
-    parser.add_argument('--name', help='file stem (default: '
+    parser.add_argument('out_dir', type=folder_path,
+                        help='where to write NAME.py and NAME.pth')
+    parser.add_argument('--name', type=file_stem, help='file stem (default: '
                         '<config name>_student)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing OUT_DIR/NAME.py and .pth')
