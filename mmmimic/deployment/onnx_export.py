@@ -115,9 +115,7 @@ def export_onnx(config: str, checkpoint: str, out: str,
         raise OnnxExportError(
             f'--opset {opset}: RoiAlign as mmcv computes it (aligned) needs '
             f'opset >= {MIN_OPSET}; opsets {MIN_OPSET}-20 are supported')
-    cfg = read_config(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options=cfg_options)
     if shape is None:
         shape = default_shape(cfg)
         if shape is None:

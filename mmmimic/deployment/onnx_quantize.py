@@ -223,9 +223,7 @@ def quantize_onnx(config: str, onnx_file: str, out: str,
         raise QuantizeError(
             f'{onnx_file} is already quantized ({QUANT_KEY} in its '
             'metadata): quantize the FP32 export')
-    cfg = read_config(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options=cfg_options)
     dataset_cfg = calibration_dataset(
         cfg, json.loads(meta[PREPROCESS_KEY]).get('input_shape'))
     with DefaultScope.overwrite_default_scope(

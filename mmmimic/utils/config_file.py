@@ -12,15 +12,56 @@ class ConfigFileError(ValueError):
     Python/_base_ errors inside it; the message names the file and the fix."""
 
 
-def read_config(path: str, key: str = 'CONFIG') -> Config:
-    """``Config.fromfile(path)``, with its errors turned into one
-    :class:`ConfigFileError` naming ``key`` (the argument) and the file.
+#: config keys that divide or count, anywhere under ``model``: a whole
+#: number >= 1 (0 divides by zero at the first batch, after the data and
+#: the weights are loaded)
+POSITIVE_MODEL_KEYS = ('pad_size_divisor',)
+
+
+def check_model_values(cfg) -> None:
+    """Refuse a model config holding a ``POSITIVE_MODEL_KEYS`` value that
+    is not a whole number >= 1, naming its key path (e.g.
+    ``model.data_preprocessor.pad_size_divisor=0``)."""
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f'{path}.{key}'
+                if key in POSITIVE_MODEL_KEYS and (
+                        isinstance(value, bool) or not isinstance(value, int)
+                        or value < 1):
+                    raise ConfigFileError(
+                        f'{where}={value!r}: must be a whole number >= 1 '
+                        f'(e.g. --cfg-options {where}=32)')
+                walk(value, where)
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                walk(value, f'{path}.{i}')
+    walk(cfg.get('model') or {}, 'model')
+
+
+def read_config(path: str, key: str = 'CONFIG',
+                cfg_options: Optional[dict] = None,
+                check: bool = True) -> Config:
+    """``Config.fromfile(path)`` with ``cfg_options`` (``--cfg-options``)
+    merged, its errors turned into one :class:`ConfigFileError` naming ``key``
+    (the argument) and the file; with ``check``, its model values checked
+    (:func:`check_model_values`), before any data or weights are read.
 
     Raises:
         ConfigFileError: no such file, a suffix MMEngine does not read, a
             syntax error (with its line), a missing ``_base_`` or any other
-            error while the file or its bases are read.
+            error while the file or its bases are read; a model value that
+            would divide by zero.
     """
+    cfg = _from_file(path, key)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if check:
+        check_model_values(cfg)
+    return cfg
+
+
+def _from_file(path: str, key: str) -> Config:
     if not osp.isfile(path):
         where = 'is a folder' if osp.isdir(path) else 'no such file'
         raise ConfigFileError(f'{key} {path}: {where}; give a config file '
@@ -58,9 +99,7 @@ def read_mimic_config(path: str, cfg_options: Optional[dict] = None,
         ConfigFileError: as :func:`read_config`, or a config that is not a
             mimic config.
     """
-    cfg = read_config(path, key)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(path, key, cfg_options)
     if 'teacher_config' not in cfg.get('model', {}):
         raise ConfigFileError(f'{path}: not a mimic config (model has no '
                               'teacher_config)')

@@ -167,23 +167,25 @@ def run_config(args, training: bool = False):
     line, else the config, else ``./work_dirs/<config name>`` (made, and
     checked to be writable, here). ``--cfg-options`` text where the config
     holds a number is refused naming the key; with ``training``, a config
-    that would train nothing (:func:`check_trains_something`). Sets
+    that would train nothing (:func:`check_trains_something`); model values
+    that would divide by zero (``config_file.check_model_values``). Sets
     ``LOCAL_RANK`` from ``--local-rank`` when the launcher did not."""
     import os
     import os.path as osp
 
-    from .config_file import ConfigFileError, read_config
+    from .config_file import ConfigFileError, check_model_values, read_config
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     try:
-        cfg = read_config(args.config)
+        cfg = read_config(args.config, check=False)
+        if args.cfg_options is not None:
+            check_option_types(cfg, args.cfg_options)
+            cfg.merge_from_dict(args.cfg_options)
+        check_model_values(cfg)   # (refused before the work dir is made)
     except ConfigFileError as err:
         raise SystemExit(str(err)) from None
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        check_option_types(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    if training:   # (refused before the work dir is made)
+    if training:
         check_trains_something(cfg)
     setup_cpu_distributed(cfg)
     cfg.setdefault('default_scope', SCOPE)

@@ -104,6 +104,20 @@ NUMBERS = {
     'caltech --min-visibility 2': (
         [tool('dataset_converters', 'caltech.py'), '{tmp}/raw', '{tmp}/out',
          '--min-visibility', '2'], 'argument --min-visibility: 2 must be'),
+    'train pad_size_divisor=0': (
+        [tool('train.py'), MIMIC, '--work-dir', '{tmp}/w', '--cfg-options',
+         'model.data_preprocessor.pad_size_divisor=0'],
+        'model.data_preprocessor.pad_size_divisor=0: must be a whole number'),
+    'test pad_size_divisor=0': (
+        [tool('test.py'), STUDENT, '{tmp}/damaged.pth', '--work-dir',
+         '{tmp}/w', '--cfg-options',
+         'model.data_preprocessor.pad_size_divisor=0'],
+        'model.data_preprocessor.pad_size_divisor=0: must be a whole number'),
+    'export_onnx pad_size_divisor=0': (
+        [tool('deployment', 'export_onnx.py'), STUDENT, '{tmp}/damaged.pth',
+         '{tmp}/o.onnx', '--cfg-options',
+         'model.data_preprocessor.pad_size_divisor=0'],
+        'model.data_preprocessor.pad_size_divisor=0: must be a whole number'),
     'train max_iters=-1': (
         [tool('train.py'), STUDENT, '--work-dir', '{tmp}/w', '--cfg-options',
          'train_cfg.max_iters=-1'],

@@ -25,7 +25,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     try:
-        cfg = read_config(args.config)
+        cfg = read_config(args.config, check=False)
     except ConfigFileError as err:
         raise SystemExit(str(err)) from None
     if args.cfg_options is not None:

@@ -279,9 +279,7 @@ def _deployable(config: str, checkpoint: str, cfg_options: Optional[dict],
         CheckpointMismatchError: the weights do not fit the model.
     """
     from mmmimic.registry import build_in_config_scope
-    cfg = read_config(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options=cfg_options)
     distiller = distiller_class(cfg.model) if 'model' in cfg else None
     adapter_cfg = cfg.model.get('mimic_adapter') if distiller is not None \
         else None
