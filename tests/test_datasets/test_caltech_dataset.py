@@ -92,6 +92,15 @@ def test_repeated_image_ids_are_refused(converted, tmp_path):
         dataset(str(tmp_path))
 
 
+def test_a_split_without_images_is_refused(converted, tmp_path):
+    # (MMEngine's serialisation would fail with "need at least one array to
+    # concatenate", naming nothing)
+    root = write_changed(converted, tmp_path,
+                         lambda coco: coco.update(images=[], annotations=[]))
+    with pytest.raises(ValueError, match=r'test.json: no images in it'):
+        dataset(root)
+
+
 def write_changed(converted, tmp_path, change) -> str:
     with open(osp.join(converted, 'annotations', 'test.json')) as f:
         coco = json.load(f)

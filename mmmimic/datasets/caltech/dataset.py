@@ -92,7 +92,9 @@ class CaltechPedestrianDataset(CocoDataset):
         """CocoDataset's list, after checking that image ids are unique.
 
         Raises:
-            ValueError: two images of ``ann_file`` share an id.
+            ValueError: two images of ``ann_file`` share an id, or it holds
+                no image (a training would see nothing, a test would score
+                nothing).
         """
         self._skipped_boxes = 0
         try:
@@ -100,6 +102,12 @@ class CaltechPedestrianDataset(CocoDataset):
         except RepeatedImageIds as error:
             raise ValueError(repeated_ids_message(
                 self.ann_file, error.repeated)) from None
+        if not data_list:
+            raise ValueError(
+                f'{self.ann_file}: no images in it (its "images" list is '
+                'empty); convert the split again with '
+                'tools/dataset_converters/caltech.py, or point ann_file at '
+                'another split')
         if self._skipped_boxes:
             print_log(f'{self.ann_file}: {self._skipped_boxes} box(es) '
                       'smaller than a pixel or entirely outside their image '
