@@ -73,8 +73,6 @@ def check_destination(out: str, inputs: Sequence[str] = (),
         DestinationError: naming ``out``, the reason and the fix.
     """
     from .input_files import loaded_files
-    if suffix and not out.lower().endswith(suffix.lower()):
-        raise DestinationError(f'{out}: the output must end in {suffix}')
     if osp.isdir(out):
         raise DestinationError(f'{out} is a folder; give the file to write')
     given = {osp.abspath(p) for p in inputs if p}
@@ -87,5 +85,7 @@ def check_destination(out: str, inputs: Sequence[str] = (),
             raise DestinationError(
                 f'{out} is {what} ({path}); choose another output '
                 f'({flag} does not allow this)')
+    if suffix and not out.lower().endswith(suffix.lower()):
+        raise DestinationError(f'{out}: the output must end in {suffix}')
     if osp.exists(out) and not overwrite:
         raise DestinationError(f'{out} exists; pass {flag} to replace it')

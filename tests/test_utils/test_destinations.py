@@ -57,6 +57,31 @@ WRITERS = {
     'make_mimic_config.py OUT (a shared base)': lambda tmp: (
         osp.join('tools', 'misc', 'make_mimic_config.py'), STUDENT, TEACHER,
         str(tmp / 't.pth'), SHARED_BASE, '--overwrite'),
+    'export_onnx.py OUT (the checkpoint)': lambda tmp: (
+        osp.join('tools', 'deployment', 'export_onnx.py'), STUDENT,
+        str(tmp / 'ck.pkl'), str(tmp / 'ck.pkl'), '--overwrite'),
+    'quantize_onnx.py OUT (the config)': lambda tmp: (
+        osp.join('tools', 'deployment', 'quantize_onnx.py'), STUDENT,
+        str(tmp / 'm.onnx'), STUDENT, '--overwrite'),
+    'extract_student.py OUT_DIR --name (the base the config inherits)':
+        lambda tmp: (
+            osp.join('tools', 'model_converters', 'extract_student.py'),
+            MIMIC, str(tmp / 'ck.pkl'), DEMO, '--name',
+            osp.basename(STUDENT)[:-3], '--overwrite'),
+    'print_config.py --save-path (a shared base)': lambda tmp: (
+        osp.join('tools', 'misc', 'print_config.py'), MIMIC, '--save-path',
+        SHARED_BASE),
+    'plot_mr_curves.py --out (a result file)': lambda tmp: (
+        osp.join('tools', 'analysis_tools', 'plot_mr_curves.py'),
+        str(tmp / 'ann.json'), str(tmp / 'ck.pkl'), '--out',
+        str(tmp / 'ck.pkl')),
+    'vis_mimic_features.py --out (the checkpoint)': lambda tmp: (
+        osp.join('tools', 'analysis_tools', 'vis_mimic_features.py'), MIMIC,
+        str(tmp / 'ck.pkl'), str(tmp / 'img.jpg'), '--out',
+        str(tmp / 'ck.pkl')),
+    'rcnn_on_mimic_regions.py --out (a shared base)': lambda tmp: (
+        osp.join('tools', 'analysis_tools', 'rcnn_on_mimic_regions.py'),
+        MIMIC, str(tmp / 'ck.pkl'), '--out', SHARED_BASE, '--overwrite'),
 }
 
 
@@ -64,10 +89,11 @@ WRITERS = {
 def test_no_writer_overwrites_what_its_inputs_load(writer, tmp_path):
     (tmp_path / 'ck.pkl').write_bytes(b'the checkpoint under test')
     (tmp_path / 't.pth').write_bytes(b'a teacher')
-    before = open(SHARED_BASE).read()
+    (tmp_path / 'm.onnx').write_bytes(b'an onnx file')
+    before = {p: open(p).read() for p in (SHARED_BASE, STUDENT)}
     proc = run(*WRITERS[writer](tmp_path))
     assert proc.returncode != 0
     assert 'does not allow this' in proc.stderr, proc.stderr[-2000:]
     assert 'Traceback' not in proc.stderr
     assert (tmp_path / 'ck.pkl').read_bytes() == b'the checkpoint under test'
-    assert open(SHARED_BASE).read() == before
+    assert {p: open(p).read() for p in before} == before

@@ -16,6 +16,7 @@ import os.path as osp
 import mmmimic  # noqa: F401
 from mmmimic.evaluation import evaluate_predictions
 from mmmimic.evaluation.functional import SETUPS
+from mmmimic.utils.atomic import check_destination
 from mmmimic.utils.safe_pickle import (
     DamagedPickleError,
     UnsafePickleError,
@@ -42,6 +43,9 @@ def main() -> None:
     if len(labels) != len(args.results):
         raise SystemExit(f'--labels: {len(labels)} names for '
                          f'{len(args.results)} result files')
+    # a PNG is replaced; an input never (before anything is read)
+    check_destination(args.out, [args.ann_file] + args.results,
+                      overwrite=True, flag='--out')
     curves = {}
     for label, path in zip(labels, args.results):
         try:

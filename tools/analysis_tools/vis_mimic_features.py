@@ -21,6 +21,7 @@ from mmengine.structures import InstanceData
 
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
+from mmmimic.utils.atomic import check_destination
 from mmmimic.utils.cli import int_at_least, positive_int
 from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
 from mmmimic.utils.model_checkpoint import load_checked_weights
@@ -111,6 +112,9 @@ def main() -> None:
         cfg = read_mimic_config(args.config, args.cfg_options)
     except ConfigFileError as err:
         raise SystemExit(str(err)) from None
+    # a PNG is replaced; an input or a file the config loads never
+    check_destination(args.out, [args.config, args.checkpoint, args.image],
+                      overwrite=True, flag='--out')
     # weights through the safe loader (a pickle that would run code is
     # refused, another model's checkpoint named), not mmengine's
     model = init_detector(cfg, None, device=args.device)

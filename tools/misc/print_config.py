@@ -9,6 +9,7 @@ from mmengine.config import DictAction
 
 import mmmimic  # noqa: F401
 from mmmimic.utils import atomic_path
+from mmmimic.utils.atomic import check_destination
 from mmmimic.utils.config_file import ConfigFileError, read_config
 
 
@@ -35,6 +36,9 @@ def main() -> None:
         if not args.save_path.endswith(('.py', '.json', '.yaml', '.yml')):
             raise ValueError(f'--save-path {args.save_path}: use a .py, .json '
                              'or .yaml file name')
+        # never over the config or a file it loads (its _base_ chain)
+        check_destination(args.save_path, [args.config], overwrite=True,
+                          flag='--save-path')
         with atomic_path(args.save_path) as tmp:
             cfg.dump(tmp)
         print(f'Saved to {args.save_path}')

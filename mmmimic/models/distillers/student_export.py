@@ -15,7 +15,12 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
-from mmmimic.utils.atomic import atomic_path, file_sha256
+from mmmimic.utils.atomic import (
+    DestinationError,
+    atomic_path,
+    check_destination,
+    file_sha256,
+)
 from mmmimic.utils.config_file import read_config
 from mmmimic.utils.model_checkpoint import check_checkpoint_matches
 from mmmimic.utils.safe_load import (
@@ -196,6 +201,14 @@ def export_student(config: str, checkpoint: str, out_dir: str,
     name = name or f'{osp.splitext(osp.basename(config))[0]}_student'
     cfg_path = osp.join(out_dir, f'{name}.py')
     ckpt_path = osp.join(out_dir, f'{name}.pth')
+    for path in (cfg_path, ckpt_path):
+        # never over the inputs or a file they load (the config's _base_
+        # chain: the student config a mimic config inherits), --overwrite
+        # or not
+        try:
+            check_destination(path, [config, checkpoint], overwrite=True)
+        except DestinationError as err:
+            raise ExportError(str(err)) from None
     existing = [p for p in (cfg_path, ckpt_path) if osp.lexists(p)]
     if existing and not overwrite:
         raise FileExistsError(
