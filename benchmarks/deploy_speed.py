@@ -67,7 +67,7 @@ from mmmimic.utils.benchmark import (  # noqa: E402  # noqa: E402
     same_architecture_check,
     write_json,
 )
-from mmmimic.utils.cli import positive_int  # noqa: E402
+from mmmimic.utils.cli import int_at_least, positive_int  # noqa: E402
 
 DEMO = osp.join(REPO, 'configs', 'demo')
 TEACHER = ('teacher', osp.join(
@@ -88,7 +88,7 @@ def parse_args() -> argparse.Namespace:
                                                        'demo'),
                         help='a tools/run_demo.py work dir (its students '
                         'of --seed)')
-    parser.add_argument('--seed', type=int, default=0,
+    parser.add_argument('--seed', type=int_at_least(0), default=0,
                         help='which seed\'s students of --demo-dir')
     parser.add_argument('--data-dir', default=osp.join(REPO, 'data',
                                                        'demo_caltech'),

@@ -78,12 +78,16 @@ from mmmimic.demo.teacher import shipped_teacher, train_teacher  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.atomic import file_sha256  # noqa: E402
 from mmmimic.utils.benchmark import cpu_description  # noqa: E402
-from mmmimic.utils.cli import folder_path  # noqa: E402
+from mmmimic.utils.cli import (  # noqa: E402
+    folder_path,
+    int_at_least,
+    positive_int,
+)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Run the feature mimic demo')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+    parser.add_argument('--seeds', type=int_at_least(0), nargs='+', default=[0],
                         help='train and test both students once per seed '
                         '(randomness.seed); default: 0')
     parser.add_argument('--quick', action='store_true',
@@ -92,7 +96,7 @@ def parse_args() -> argparse.Namespace:
                         help='default: work_dirs/demo[-quick]')
     parser.add_argument('--data-dir', type=folder_path,
                         help='default: data/demo_caltech[-quick]')
-    parser.add_argument('--iters', type=int,
+    parser.add_argument('--iters', type=positive_int,
                         help='training iterations per student (default: the '
                         'configs\' 500; 8 with --quick); the step schedule '
                         'scales with it (the LR step at 75 %%). Rows of '
@@ -105,19 +109,19 @@ def parse_args() -> argparse.Namespace:
                         'clutter), with a teacher trained on it (as '
                         '--train-teacher; reused once trained). Rows are kept '
                         'as NAME@sparse')
-    parser.add_argument('--threads', type=int, default=1,
+    parser.add_argument('--threads', type=positive_int, default=1,
                         help='CPU threads of each training and test (default '
                         '1, whatever the machine has: float sums depend on '
                         'how work is split, so the same seed gives the same '
                         'numbers only with the same thread count)')
-    parser.add_argument('--jobs', type=int, default=2,
+    parser.add_argument('--jobs', type=positive_int, default=2,
                         help='trainings and tests run at the same time '
                         '(default 2; changes the wall time, not the numbers)')
     parser.add_argument('--train-teacher', action='store_true',
                         help='train the teacher from the ImageNet weights '
                         '(first seed) instead of using the shipped one; '
                         'writes WORK_DIR/teacher/teacher.pth')
-    parser.add_argument('--teacher-seed', type=int,
+    parser.add_argument('--teacher-seed', type=int_at_least(0),
                         help='with --train-teacher: its seed (default: the '
                         'first of --seeds)')
     parser.add_argument('--row-options', nargs='+', default=[],
@@ -151,12 +155,6 @@ def check_args(parser: argparse.ArgumentParser,
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f'--seeds {" ".join(map(str, args.seeds))}: each seed '
                      'once (a seed trains into its own folder)')
-    if any(seed < 0 for seed in args.seeds + [args.teacher_seed or 0]):
-        parser.error('--seeds: seeds are >= 0')
-    for name in ('threads', 'jobs', 'iters'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name} {value}: must be at least 1')
     known = sorted(ABLATIONS)
     named = [n for n in args.ablations if n != 'all']
     unknown = [n for n in named if n not in ABLATIONS]

@@ -18,7 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmimic.utils.atomic import DestinationError, check_destination
-from mmmimic.utils.cli import folder_path
+from mmmimic.utils.cli import folder_path, non_negative_float
 from mmmimic.utils.model_checkpoint import use_checked_loading
 from mmmimic.utils.setup_env import (
     add_run_args,
@@ -45,7 +45,8 @@ def parse_args() -> argparse.Namespace:
         help='save images with predictions drawn into this folder, relative to '
         'the work dir\'s timestamped folder')
     parser.add_argument(
-        '--wait-time', type=float, default=2, help='the interval of show (s)')
+        '--wait-time', type=non_negative_float, default=2,
+        help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (horizontal flip unless '
                         'the config sets tta_model / tta_pipeline)')

@@ -220,7 +220,8 @@ def test_counts_below_one_are_refused_before_any_work(tmp_path, flag, value):
     make_raw(raw, sets=('set06', ))
     proc = convert(raw, out, flag, value)
     assert proc.returncode == 2
-    assert f'{flag} {value}: must be at least 1' in proc.stderr
+    assert f'argument {flag}: {value} must be a whole number at least 1' \
+        in proc.stderr
     assert not osp.exists(out)
 
 

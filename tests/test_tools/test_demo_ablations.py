@@ -121,10 +121,12 @@ def test_a_finished_run_is_reused_and_a_changed_one_trained_again(
 
 @pytest.mark.parametrize('argv, message', [
     (['--seeds', '0', '0'], 'each seed once'),
-    (['--seeds', '-1'], 'seeds are >= 0'),
-    (['--iters', '0'], '--iters 0: must be at least 1'),
-    (['--jobs', '0'], '--jobs 0: must be at least 1'),
-    (['--threads', '-2'], '--threads -2: must be at least 1'),
+    (['--seeds', '-1'], 'argument --seeds: -1 must be a whole number at '
+     'least 0'),
+    (['--teacher-seed', '-1'], 'argument --teacher-seed: -1 must be'),
+    (['--iters', '0'], 'argument --iters: 0 must be a whole number at least 1'),
+    (['--jobs', '0'], 'argument --jobs: 0 must be a whole number at least 1'),
+    (['--threads', '-2'], 'argument --threads: -2 must be a whole number'),
     (['--ablations', 'spp', 'nope'], "no row \\['nope'\\]"),
     (['--ablations', 'spp', 'spp'], 'each row once'),
     (['--ablations', 'spp', '--row-options', 'model.x'], 'KEY=VALUE'),

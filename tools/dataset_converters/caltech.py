@@ -23,19 +23,24 @@ import json
 from mmmimic.datasets.caltech.convert import convert_split
 from mmmimic.datasets.caltech.positives import PositiveRule
 from mmmimic.datasets.caltech.stats import format_statistics, split_statistics
-from mmmimic.utils.cli import finite_at_least, non_negative_float
+from mmmimic.utils.cli import (
+    finite_at_least,
+    folder_path,
+    non_negative_float,
+    positive_int,
+)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Caltech Pedestrian .seq/.vbb -> JPEG + COCO-style JSON')
-    parser.add_argument('raw_dir', help='folder with set00 ... set10')
-    parser.add_argument('out_dir', help='output folder')
+    parser.add_argument('raw_dir', type=folder_path, help='folder with set00 ... set10')
+    parser.add_argument('out_dir', type=folder_path, help='output folder')
     parser.add_argument('--splits', nargs='+', default=['train', 'test'],
                         choices=['train', 'test'])
-    parser.add_argument('--train-skip', type=int, default=30,
+    parser.add_argument('--train-skip', type=positive_int, default=30,
                         help='every n-th training frame: 30 (1x) or 3 (10x)')
-    parser.add_argument('--test-skip', type=int, default=30,
+    parser.add_argument('--test-skip', type=positive_int, default=30,
                         help='every n-th test frame (the benchmark: 30)')
     parser.add_argument('--ann-dir', help='folder with setXX/VYYY.vbb '
                         '(default RAW_DIR/annotations)')
@@ -46,14 +51,9 @@ def parse_args() -> argparse.Namespace:
                         help='training positives: minimum height (pixels)')
     parser.add_argument('--min-visibility', type=finite_at_least(0, 1), default=0.65,
                         help='training positives: minimum visible fraction')
-    parser.add_argument('--workers', type=int, default=1,
+    parser.add_argument('--workers', type=positive_int, default=1,
                         help='videos converted in parallel')
-    args = parser.parse_args()
-    for flag in ('train_skip', 'test_skip', 'workers'):
-        if getattr(args, flag) < 1:
-            parser.error(f'--{flag.replace("_", "-")} {getattr(args, flag)}: '
-                         'must be at least 1')
-    return args
+    return parser.parse_args()
 
 
 def main() -> None:

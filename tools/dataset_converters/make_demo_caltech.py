@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from mmmimic.datasets.caltech.convert import TEST_SETS, TRAIN_SETS
 from mmmimic.utils.atomic import atomic_write_bytes
-from mmmimic.utils.cli import int_at_least, positive_int
+from mmmimic.utils.cli import folder_path, int_at_least, positive_int
 
 # the renderer lives beside this tool (it is the demo's, not the package's)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -53,7 +53,7 @@ WRITERS = {'dense': write_demo_video, 'sparse': write_sparse_video}
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Generate the procedural Caltech-format demo dataset')
-    parser.add_argument('out_dir', help='raw dataset folder to write')
+    parser.add_argument('out_dir', type=folder_path, help='raw dataset folder to write')
     parser.add_argument('--train-frames', type=positive_int, default=100,
                         help='frames per training video')
     parser.add_argument('--test-frames', type=positive_int, default=100,
