@@ -23,9 +23,10 @@ demo: install
 demo-quick: install
 	$(PY) tools/run_demo.py --quick
 
-# The suite in parallel, one worker per core (pytest-xdist); a test module's tests
-# stay on one worker, so that its module fixtures are made once.
-PYTEST_PARALLEL ?= -n auto --dist loadscope
+# The suite in parallel, one worker per core (pytest-xdist): tests are dealt out
+# one by one, except a module marked xdist_group (one whose module fixture is
+# costly), which stays on one worker so that its fixture is made once.
+PYTEST_PARALLEL ?= -n auto --dist loadgroup
 
 test: install
 	$(PY) -m pytest tests $(PYTEST_PARALLEL)

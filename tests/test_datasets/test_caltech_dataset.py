@@ -16,6 +16,11 @@ from .test_caltech_convert import TOOL, make_raw
 register_all_modules(init_default_scope=False)
 
 
+# its module fixture is made once: the module's tests on one pytest-xdist
+# worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group('caltech_dataset')
+
+
 @pytest.fixture(scope='module')
 def converted(tmp_path_factory):
     root = tmp_path_factory.mktemp('caltech')

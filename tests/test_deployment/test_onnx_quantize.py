@@ -34,6 +34,11 @@ TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 EVERY_BOX = {'model.test_cfg.rcnn.score_thr': 0.0}
 
 
+# its module fixture is made once: the module's tests on one pytest-xdist
+# worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group('onnx_quantize')
+
+
 def options(tiny_coco) -> dict:
     return dict(EVERY_BOX, **dict(o.split('=', 1)
                                   for o in tiny_data_options(tiny_coco)))

@@ -9,7 +9,9 @@ import pytest
 
 from ..conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+# its module fixture is made once: the module's tests on one pytest-xdist
+# worker (--dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('quick_demo')]
 DEMO = osp.join(REPO_ROOT, 'tools', 'run_demo.py')
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'demo')
 MIMIC = osp.join(CONFIGS,

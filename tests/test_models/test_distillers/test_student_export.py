@@ -22,6 +22,11 @@ HALF_INPUT = {'model.student_input_scale': 0.5,
               'model.mimic_adapter.scale_factor': 2}
 
 
+# its module fixture is made once: the module's tests on one pytest-xdist
+# worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group('student_export')
+
+
 @pytest.fixture(scope='module')
 def teacher_ckpt(tmp_path_factory):
     torch.manual_seed(0)

@@ -18,6 +18,11 @@ PAGE = osp.join(REPO_ROOT, 'docs', 'en', 'user_guides', 'write_a_mimic_term.md')
 register_all_modules()
 
 
+# its module fixture is made once: the module's tests on one pytest-xdist
+# worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group('mimic_term_example')
+
+
 def example_code() -> str:
     """The page's first Python block (the term)."""
     blocks = re.findall(r'```python\n(.*?)```', open(PAGE).read(), re.DOTALL)
