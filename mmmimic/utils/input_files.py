@@ -84,12 +84,19 @@ def named_files(config: str) -> List[str]:
 
 def loaded_files(paths: Iterable[str]) -> List[str]:
     """``paths`` and, for each config (``.py``) among them, every file it
-    loads, recursively; absolute, without repeats."""
+    loads, recursively; absolute, without repeats.
+
+    A config's ``_base_`` chain is followed file by file; the files named
+    under :data:`FILE_KEYS` are read from the merged config of each config
+    given or named (one ``Config.fromfile`` per chain, not per base: a base's
+    value is either in the merged config or overridden, and then not
+    loaded)."""
     seen: Set[str] = set()
     order: List[str] = []
-    todo = [p for p in paths if p]
+    # (path, whether it heads a chain: its merged config is read)
+    todo = [(p, True) for p in paths if p]
     while todo:
-        path = todo.pop(0)
+        path, head = todo.pop(0)
         if '::' in path:
             path = package_config(path) or path
         key = osp.abspath(path)
@@ -98,7 +105,9 @@ def loaded_files(paths: Iterable[str]) -> List[str]:
         seen.add(key)
         order.append(key)
         if key.endswith('.py') and osp.isfile(key):
-            todo += base_files(key) + named_files(key)
+            todo += [(base, False) for base in base_files(key)]
+            if head:
+                todo += [(named, True) for named in named_files(key)]
     return order
 
 
