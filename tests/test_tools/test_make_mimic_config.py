@@ -4,6 +4,7 @@ import pytest
 
 from ..conftest import tool_module
 
+
 @pytest.fixture(scope='module')
 def adapter_for():
     return tool_module('misc', 'make_mimic_config.py').adapter_for
