@@ -200,8 +200,10 @@ def test_destinations_and_options_are_checked_before_any_work(tmp_path):
     with pytest.raises(OnnxExportError, match='exists; pass --overwrite'):
         export_onnx(config, ckpt, str(existing))
     assert existing.read_bytes() == b'keep me'
-    with pytest.raises(OnnxExportError, match='must end in .onnx'):
+    with pytest.raises(OnnxExportError, match='is also an input'):
         export_onnx(config, ckpt, ckpt)
+    with pytest.raises(OnnxExportError, match='must end in .onnx'):
+        export_onnx(config, ckpt, str(tmp_path / 'model.pth'))
     link = tmp_path / 'same.onnx'
     link.symlink_to(ckpt)
     with pytest.raises(OnnxExportError, match='is also an input'):
