@@ -3,7 +3,7 @@ import os
 import os.path as osp
 import tempfile
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, Tuple, Union
 
 
 def _umask() -> int:
@@ -60,14 +60,15 @@ class DestinationError(ValueError):
 
 
 def check_destination(out: str, inputs: Sequence[str] = (),
-                      overwrite: bool = False, suffix: str = '',
+                      overwrite: bool = False,
+                      suffix: Union[str, Tuple[str, ...]] = '',
                       flag: str = '--overwrite') -> None:
     """Refuse, before any work, to write ``out`` where that would destroy
     something: over one of the tool's ``inputs`` or a file they load (a
     config's ``_base_`` chain, the configs and checkpoints it names:
     :func:`~.input_files.loaded_files`), even with ``overwrite``; over an
     existing file unless ``overwrite``; onto a folder; or without the
-    ``suffix`` the output needs.
+    ``suffix`` the output needs (one, or a tuple of those allowed; any case).
 
     Raises:
         DestinationError: naming ``out``, the reason and the fix.
@@ -85,7 +86,12 @@ def check_destination(out: str, inputs: Sequence[str] = (),
             raise DestinationError(
                 f'{out} is {what} ({path}); choose another output '
                 f'({flag} does not allow this)')
-    if suffix and not out.lower().endswith(suffix.lower()):
-        raise DestinationError(f'{out}: the output must end in {suffix}')
+    allowed = (suffix, ) if isinstance(suffix, str) else tuple(suffix)
+    allowed = tuple(s for s in allowed if s)
+    if allowed and not out.lower().endswith(
+            tuple(s.lower() for s in allowed)):
+        names = ' or '.join(allowed) if len(allowed) < 3 else \
+            ', '.join(allowed[:-1]) + ' or ' + allowed[-1]
+        raise DestinationError(f'{out}: the output must end in {names}')
     if osp.exists(out) and not overwrite:
         raise DestinationError(f'{out} exists; pass {flag} to replace it')

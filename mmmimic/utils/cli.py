@@ -153,20 +153,27 @@ def folder_path(text: str) -> str:
 MAX_STEM_BYTES = 200
 
 
-def file_stem(text: str) -> str:
-    """An argparse ``type``: a file name without its suffix, one path
-    component (no ``/``), not hidden, at most ``MAX_STEM_BYTES`` bytes."""
+def stem_problem(text: str) -> Optional[str]:
+    """Why ``text`` is not a usable file stem, or None when it is: one path
+    component (no folder), not hidden, at most ``MAX_STEM_BYTES`` bytes. The
+    one rule for every name a tool turns into files."""
     if not text or text in ('.', '..') or text.startswith('.'):
-        raise argparse.ArgumentTypeError(
-            f'{text!r}: a file stem is a non-empty name not starting with "."')
-    if '/' in text or os.sep in text:
-        raise argparse.ArgumentTypeError(
-            f'{text!r}: a file stem is one name, without a folder; the '
-            'folder is a separate argument')
+        return f'{text!r}: a file stem is a non-empty name not starting ' \
+            'with "."'
+    if '/' in text or os.sep in text or (os.altsep and os.altsep in text):
+        return f'{text!r}: a file stem is one name, without a folder; the ' \
+            'folder is a separate argument'
     size = len(text.encode('utf-8', 'surrogateescape'))
     if size > MAX_STEM_BYTES:
-        raise argparse.ArgumentTypeError(
-            f'a file stem of {size} bytes; at most {MAX_STEM_BYTES}')
+        return f'a file stem of {size} bytes; at most {MAX_STEM_BYTES}'
+    return None
+
+
+def file_stem(text: str) -> str:
+    """An argparse ``type`` for a file stem (:func:`stem_problem`)."""
+    problem = stem_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
@@ -177,5 +184,5 @@ non_negative_float = finite_at_least(0.0)
 
 __all__ = ['run_tool', 'is_user_error', 'one_line', 'USER_ERROR_STATUS',
            'in_range', 'int_at_least', 'finite_at_least', 'positive_int',
-           'non_negative_float', 'folder_path', 'file_stem',
+           'non_negative_float', 'folder_path', 'file_stem', 'stem_problem',
            'MAX_STEM_BYTES']

@@ -44,21 +44,43 @@ def read_config(path: str, key: str = 'CONFIG',
                 check: bool = True) -> Config:
     """``Config.fromfile(path)`` with ``cfg_options`` (``--cfg-options``)
     merged, its errors turned into one :class:`ConfigFileError` naming ``key``
-    (the argument) and the file; with ``check``, its model values checked
-    (:func:`check_model_values`), before any data or weights are read.
+    (the argument) and the file; an option's text where the config holds a
+    number refused (:func:`check_option_types`); with ``check``, its model
+    values checked (:func:`check_model_values`), before any data or weights
+    are read. The one reader of every tool that runs a config.
 
     Raises:
         ConfigFileError: no such file, a suffix MMEngine does not read, a
             syntax error (with its line), a missing ``_base_`` or any other
             error while the file or its bases are read; a model value that
-            would divide by zero.
+            would divide by zero; an option's text where a number belongs.
     """
     cfg = _from_file(path, key)
     if cfg_options:
+        check_option_types(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if check:
         check_model_values(cfg)
     return cfg
+
+
+def check_option_types(cfg: Config, options: dict) -> None:
+    """Refuse a ``--cfg-options`` value that is text where the config holds
+    a number (``train_cfg.max_iters=abc``): named here, not deep inside a
+    component."""
+    for key, value in options.items():
+        node, found = cfg, True
+        for part in key.split('.'):
+            try:
+                node = node[part]
+            except (KeyError, TypeError, IndexError, AttributeError):
+                found = False
+                break
+        if found and isinstance(node, (int, float)) and \
+                not isinstance(node, bool) and isinstance(value, str):
+            raise ConfigFileError(
+                f'--cfg-options {key}={value}: the config holds a number '
+                f'there ({node!r}); give a number')
 
 
 def _from_file(path: str, key: str) -> Config:

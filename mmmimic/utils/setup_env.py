@@ -110,25 +110,6 @@ def checked_dict_action(base):
     return CheckedDictAction
 
 
-def check_option_types(cfg, options: dict) -> None:
-    """Refuse a ``--cfg-options`` value that is text where the config holds
-    a number (``train_cfg.max_iters=abc``): named here, not deep inside a
-    component."""
-    for key, value in options.items():
-        node, found = cfg, True
-        for part in key.split('.'):
-            try:
-                node = node[part]
-            except (KeyError, TypeError, IndexError, AttributeError):
-                found = False
-                break
-        if found and isinstance(node, (int, float)) and \
-                not isinstance(node, bool) and isinstance(value, str):
-            raise SystemExit(
-                f'--cfg-options {key}={value}: the config holds a number '
-                f'there ({node!r}); give a number')
-
-
 def check_work_dir(work_dir: str) -> None:
     """The work dir can be made and written, or one line naming it."""
     import os
@@ -173,15 +154,12 @@ def run_config(args, training: bool = False):
     import os
     import os.path as osp
 
-    from .config_file import ConfigFileError, check_model_values, read_config
+    from .config_file import ConfigFileError, read_config
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     try:
-        cfg = read_config(args.config, check=False)
-        if args.cfg_options is not None:
-            check_option_types(cfg, args.cfg_options)
-            cfg.merge_from_dict(args.cfg_options)
-        check_model_values(cfg)   # (refused before the work dir is made)
+        # (refused before the work dir is made)
+        cfg = read_config(args.config, cfg_options=args.cfg_options)
     except ConfigFileError as err:
         raise SystemExit(str(err)) from None
     cfg.launcher = args.launcher

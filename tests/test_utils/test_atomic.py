@@ -43,5 +43,12 @@ def test_check_destination_protects_inputs_and_existing_files(tmp_path):
         check_destination(str(tmp_path), [], overwrite=True)
     with pytest.raises(DestinationError, match='must end in .onnx'):
         check_destination(str(tmp_path / 'a.pth'), [], suffix='.onnx')
+    formats = ('.py', '.json', '.yaml', '.yml')
+    with pytest.raises(DestinationError,
+                       match=r'a.txt: the output must end in .py, .json, '
+                       r'.yaml or .yml$'):
+        check_destination(str(tmp_path / 'a.txt'), [], suffix=formats)
+    check_destination(str(tmp_path / 'a.YML'), [], suffix=formats)
+    check_destination(str(tmp_path / 'a.ONNX'), [], suffix='.onnx')
     check_destination(str(source), [], overwrite=True)
     check_destination(str(tmp_path / 'new.py'), [str(source)])

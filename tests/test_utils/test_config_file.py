@@ -35,3 +35,15 @@ def test_unreadable_configs(tmp_path, name, text, message):
         path.write_text(text)
     with pytest.raises(ConfigFileError, match=message):
         read_config(str(path))
+
+
+def test_options_are_merged_and_text_for_a_number_refused(tmp_path):
+    config = tmp_path / 'c.py'
+    config.write_text('train_cfg = dict(max_iters=500)\nname = "a"\n')
+    cfg = read_config(str(config), cfg_options={'train_cfg.max_iters': 7,
+                                                'name': 'b'})
+    assert cfg.train_cfg.max_iters == 7 and cfg.name == 'b'
+    with pytest.raises(ConfigFileError,
+                       match=r'^--cfg-options train_cfg.max_iters=abc: the '
+                       r'config holds a number there \(500\); give a number$'):
+        read_config(str(config), cfg_options={'train_cfg.max_iters': 'abc'})

@@ -4,7 +4,9 @@
     mim run mmmimic print_config CONFIG
 """
 import argparse
+import os.path as osp
 
+import mmengine
 from mmengine.config import DictAction
 
 import mmmimic  # noqa: F401
@@ -16,7 +18,9 @@ from mmmimic.utils.config_file import ConfigFileError, read_config
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Print the whole config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--save-path', help='also write the config here (.py)')
+    parser.add_argument(
+        '--save-path',
+        help='also write the config here (.py, .json, .yaml or .yml)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys, e.g. key=value')
@@ -26,21 +30,24 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     try:
-        cfg = read_config(args.config, check=False)
+        cfg = read_config(args.config, cfg_options=args.cfg_options,
+                          check=False)
     except ConfigFileError as err:
         raise SystemExit(str(err)) from None
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     print(f'Config:\n{cfg.pretty_text}')
     if args.save_path is not None:
-        if not args.save_path.endswith(('.py', '.json', '.yaml', '.yml')):
-            raise ValueError(f'--save-path {args.save_path}: use a .py, .json '
-                             'or .yaml file name')
         # never over the config or a file it loads (its _base_ chain)
         check_destination(args.save_path, [args.config], overwrite=True,
+                          suffix=('.py', '.json', '.yaml', '.yml'),
                           flag='--save-path')
+        suffix = osp.splitext(args.save_path)[1].lower()
         with atomic_path(args.save_path) as tmp:
-            cfg.dump(tmp)
+            if suffix == '.py':
+                with open(tmp, 'w', encoding='utf-8') as f:
+                    f.write(cfg.pretty_text)
+            else:   # (the format from the suffix in any case: .YAML too)
+                mmengine.dump(cfg.to_dict(), tmp,
+                              file_format=suffix[1:].replace('yml', 'yaml'))
         print(f'Saved to {args.save_path}')
 
 

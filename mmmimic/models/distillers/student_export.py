@@ -21,6 +21,7 @@ from mmmimic.utils.atomic import (
     check_destination,
     file_sha256,
 )
+from mmmimic.utils.cli import stem_problem
 from mmmimic.utils.config_file import read_config
 from mmmimic.utils.model_checkpoint import check_checkpoint_matches
 from mmmimic.utils.safe_load import (
@@ -192,12 +193,9 @@ def export_student(config: str, checkpoint: str, out_dir: str,
         FileExistsError: ``NAME.py`` or ``NAME.pth`` exists and not
             ``overwrite``; checked before anything is read.
     """
-    if name is not None and (not name or name in ('.', '..') or
-                             osp.basename(name) != name or '/' in name or
-                             (osp.altsep and osp.altsep in name)):
-        raise ExportError(
-            f'--name {name!r}: a file stem without folders (the files go '
-            'into OUT_DIR); choose the folder with OUT_DIR')
+    problem = None if name is None else stem_problem(name)
+    if problem:
+        raise ExportError(f'--name {problem}')
     name = name or f'{osp.splitext(osp.basename(config))[0]}_student'
     cfg_path = osp.join(out_dir, f'{name}.py')
     ckpt_path = osp.join(out_dir, f'{name}.pth')

@@ -126,9 +126,11 @@ def test_not_a_mimic_config(tmp_path, teacher_ckpt):
         (tmp_path / 'out').iterdir())
 
 
-@pytest.mark.parametrize('name', ['../outside', 'sub/x', '', '..', '/abs'])
+@pytest.mark.parametrize('name', ['../outside', 'sub/x', '', '..', '/abs',
+                                  '.hidden', 'x' * 201])
 def test_name_must_stay_inside_out_dir(tmp_path, teacher_ckpt, name):
-    with pytest.raises(ExportError, match='a file stem without folders'):
+    # the same rule as extract_student's --name (cli.stem_problem)
+    with pytest.raises(ExportError, match='^--name .*file stem'):
         export_student(MIMIC_CONFIG, teacher_ckpt, str(tmp_path / 'out'),
                        name=name)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
