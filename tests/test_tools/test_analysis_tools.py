@@ -141,3 +141,54 @@ def test_rcnn_on_mimic_regions(tiny_coco, tmp_path):
         tool.main([MIMIC_CONFIG, str(tmp_path / 'missing.pth'), *options])
     with pytest.raises(SystemExit, match='checkpoint of another model'):
         tool.main([MIMIC_CONFIG, str(teacher_ckpt), *options])
+
+
+def test_object_mask_matches_a_loop():
+    from ..conftest import tool_module
+    tool = tool_module('analysis_tools', 'mimic_loss_share.py')
+    boxes = torch.tensor([[3., 5., 40., 20.], [30., 0., 64., 9.]])
+    stride, height, width = 8.0, 4, 9
+    expected = torch.zeros(height, width, dtype=torch.bool)
+    for i in range(height):
+        for j in range(width):
+            cy, cx = (i + .5) * stride, (j + .5) * stride
+            expected[i, j] = any(x1 <= cx < x2 and y1 <= cy < y2
+                                 for x1, y1, x2, y2 in boxes.tolist())
+    assert torch.equal(tool.object_mask(boxes, height, width, stride),
+                       expected)
+    assert not tool.object_mask(boxes[:0], height, width, stride).any()
+
+
+def test_mimic_loss_share(tiny_coco, tmp_path):
+    """Shares on objects and in regions, the per-batch losses with and
+    without normalisation; seeded; a whole-map config is refused."""
+    import json
+
+    from ..conftest import tiny_data_options, tool_module
+    tool = tool_module('analysis_tools', 'mimic_loss_share.py')
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmmimic'):
+        teacher = MODELS.build(Config.fromfile(TINY_CONFIG).model)
+    teacher_ckpt = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict()), teacher_ckpt)
+    options = ['--cfg-options', f'model.teacher_ckpt={teacher_ckpt}',
+               *tiny_data_options(tiny_coco)]
+    out = tmp_path / 'share.json'
+    rows = tool.main([MIMIC_CONFIG, '--num-batches', '2', '--seed', '3',
+                      '--out', str(out), *options])
+    assert json.loads(out.read_text())['levels'] == json.loads(
+        json.dumps(rows))
+    (row, ) = rows
+    assert row['batches'] == 2
+    for key in ('object_cells', 'error_on_objects', 'region_cells',
+                'error_in_regions'):
+        assert 0 <= row[key] <= 1, key
+    assert row['object_cells'] > 0 and row['region_cells'] > 0
+    # a region's sum over its elements is at least its mean
+    assert row['summed_loss_mean'] > row['normalised_loss_mean'] > 0
+    assert row['normalised_loss_cv'] >= 0 and row['summed_loss_cv'] >= 0
+    assert tool.main([MIMIC_CONFIG, '--num-batches', '2', '--seed', '3',
+                      *options]) == rows
+    with pytest.raises(SystemExit, match='no region mimic_loss'):
+        tool.main([MIMIC_CONFIG, '--num-batches', '1', *options,
+                   'model.mimic_loss.mode=global'])

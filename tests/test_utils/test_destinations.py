@@ -82,6 +82,9 @@ WRITERS = {
     'rcnn_on_mimic_regions.py --out (a shared base)': lambda tmp: (
         osp.join('tools', 'analysis_tools', 'rcnn_on_mimic_regions.py'),
         MIMIC, str(tmp / 'ck.pkl'), '--out', SHARED_BASE, '--overwrite'),
+    'mimic_loss_share.py --out (a shared base)': lambda tmp: (
+        osp.join('tools', 'analysis_tools', 'mimic_loss_share.py'), MIMIC,
+        '--checkpoint', str(tmp / 'ck.pkl'), '--out', SHARED_BASE),
 }
 
 
