@@ -77,6 +77,10 @@ PRIVATE_MEMBERS: Tuple[PrivateMember, ...] = (
     PrivateMember('mmengine.config:DictAction', '_parse_iterable', 'mmengine',
                   '--cfg-options values parsed as the command line parses '
                   'them (run_demo --row-options)', params=('val', )),
+    PrivateMember('mmengine.config.utils:', '_get_cfg_metainfo', 'mmengine',
+                  "an 'mmdet::' config path resolved from the package's "
+                  'model index read once per process, not once per path',
+                  params=('package_path', 'cfg_path')),
     PrivateMember('mmengine.logging:HistoryBuffer', '_statistics_methods',
                   'mmengine', "the message hub's statistics methods a "
                   'checkpoint may name'),
@@ -273,6 +277,47 @@ def parse_cfg_option_value(text: str) -> Any:
     from mmengine.config import DictAction
     member = _member('mmengine.config:DictAction', '_parse_iterable')
     return _get(DictAction, member)(text)
+
+
+def cache_external_config_index() -> None:
+    """Resolve each ``'package::path'`` config (``mmdet::...``) from the
+    package's model index once per process.
+
+    MMEngine reads the whole index of the package (``model-index.yml`` and
+    every metafile it lists: about 1500 YAML files for MMDetection, half a
+    second) each time it resolves such a path, and a config chain, or a tool
+    that reads several configs, resolves the same path many times. The index
+    is the installed package's, fixed while a process runs. The outcome of
+    each lookup (the entry, or the ValueError MMEngine then falls back on) is
+    kept; each caller gets its own copy of the entry.
+    """
+    import copy
+    import functools
+
+    import mmengine.config.utils as config_utils
+    member = _member('mmengine.config.utils:', '_get_cfg_metainfo')
+    original = _get(config_utils, member)
+    if getattr(original, 'mmmimic_cached', False):
+        return
+    outcomes: Dict[Tuple[str, str], Tuple[bool, Any]] = {}
+
+    @functools.wraps(original)
+    def cached(package_path: str, cfg_path: str) -> dict:
+        key = (package_path, cfg_path)
+        if key not in outcomes:
+            try:
+                outcomes[key] = (True, original(package_path, cfg_path))
+            except ValueError as error:
+                # (the usual outcome: MMEngine asks for every base config,
+                # which no metafile lists, and then reads it from the folder)
+                outcomes[key] = (False, error.args)
+        found, value = outcomes[key]
+        if not found:
+            raise ValueError(*value)
+        return copy.deepcopy(value)
+
+    cached.mmmimic_cached = True
+    setattr(config_utils, member.name, cached)
 
 
 def history_buffer_statistics() -> Tuple[str, ...]:

@@ -90,3 +90,30 @@ def test_only_the_compat_module_reaches_into_other_libraries_privates():
             and not line.startswith(osp.join('mmmimic', 'utils',
                                              'compat.py'))]
     assert hits == []
+
+
+def test_external_config_lookups_are_read_once_and_behave_as_before(
+        tmp_path):
+    import mmengine.config.utils as config_utils
+    from mmengine.config import Config
+    from mmengine.utils import get_installed_path
+
+    import mmmimic  # noqa: F401  (applies cache_external_config_index)
+    lookup = config_utils._get_cfg_metainfo
+    assert lookup.mmmimic_cached
+    package = get_installed_path('mmdet')
+    name = 'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'   # a metafile entry
+    entry = lookup(package, name)
+    assert entry['Config'].endswith(name)
+    entry['Config'] = 'changed by a caller'
+    assert lookup(package, name)['Config'].endswith(name)
+    # a name no metafile lists: the ValueError MMEngine falls back on, each
+    # time
+    for _ in range(2):
+        with pytest.raises(ValueError, match='Expected configs'):
+            lookup(package, 'faster_rcnn/faster-rcnn_r50_fpn_1x_coco')
+    child = tmp_path / 'child.py'
+    child.write_text(f"_base_ = 'mmdet::{name}'\n")
+    first, second = Config.fromfile(str(child)), Config.fromfile(str(child))
+    assert first.model.type == 'FasterRCNN'
+    assert first.to_dict() == second.to_dict()

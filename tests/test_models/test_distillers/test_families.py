@@ -9,6 +9,7 @@ import re
 import sys
 import warnings
 
+import mmdet
 import numpy as np
 import pytest
 import torch
@@ -27,6 +28,7 @@ from .families import FAMILIES, Family
 
 register_all_modules()
 DOCS_TABLE = osp.join(REPO_ROOT, 'docs', 'en', 'compatibility.md')
+MMDET_CONFIGS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
 
 
 def make_mimic_config_main():
@@ -100,6 +102,27 @@ def family_batch(model, needs, size=128, seed=0):
     return data['inputs'], data['data_samples']
 
 
+def fewer_boxes(node, key: str = ''):
+    """A copy of a ``train_cfg`` / ``test_cfg`` that keeps every stage but
+    draws fewer boxes: 64 RoIs per image, 100 proposals, 20 detections
+    (what the test checks does not depend on how many)."""
+    if isinstance(node, list):
+        return [fewer_boxes(n, key) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: fewer_boxes(v, k) for k, v in node.items()}
+    if key == 'sampler' and 'num' in out:
+        out['num'] = min(out['num'], 64)
+    if key in ('rpn_proposal', 'rpn'):
+        for name, most in (('nms_pre', 200), ('max_per_img', 100),
+                           ('max_num', 100), ('nms_post', 100)):
+            if name in out:
+                out[name] = min(out[name], most)
+    if key == 'rcnn' and 'max_per_img' in out:
+        out['max_per_img'] = min(out['max_per_img'], 20)
+    return out
+
+
 def predictions(model, inputs, samples) -> dict:
     """Every tensor the model predicts for the batch, by name."""
     import copy
@@ -116,14 +139,17 @@ def predictions(model, inputs, samples) -> dict:
 
 
 def run_family(family: Family, tmp_path):
-    student = write_config(tmp_path / 'student.py', family.config,
-                           family.student)
+    base = Config.fromfile(osp.join(MMDET_CONFIGS, family.config)).model
+    student = write_config(tmp_path / 'student.py', family.config, dict(
+        family.student, **{key: fewer_boxes(base[key].to_dict(), key)
+                           for key in ('train_cfg', 'test_cfg')
+                           if base.get(key)}))
     teacher = write_config(tmp_path / 'teacher.py', family.config,
                            dict(backbone=dict(init_cfg=None)))
     out = tmp_path / 'mimic.py'
     argv = sys.argv
     sys.argv = ['make_mimic_config.py', student, teacher, 'teacher.pth',
-                str(out)]
+                str(out), '--num-regions', '64']
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
