@@ -111,10 +111,21 @@ def commands():
 
 @functools.lru_cache(maxsize=None)
 def tool_help(tool: str) -> str:
-    out = subprocess.run([sys.executable, tool, '--help'], cwd=REPO_ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, f'{tool} --help failed: {out.stderr[-500:]}'
-    return out.stdout
+    """``tool --help``, run in this process (argparse prints the help and
+    exits before a tool does anything): the imports are paid once, not once
+    per tool."""
+    import contextlib
+    import io
+    import runpy
+    out, argv, path = io.StringIO(), sys.argv, list(sys.path)
+    sys.argv = [tool, '--help']
+    try:
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as end:
+            runpy.run_path(osp.join(REPO_ROOT, tool), run_name='__main__')
+    finally:
+        sys.argv, sys.path[:] = argv, path
+    assert end.value.code in (0, None), f'{tool} --help failed: {end.value}'
+    return out.getvalue()
 
 
 def test_commands_are_found():
