@@ -5,6 +5,7 @@ through `mim test mmmimic CONFIG --checkpoint CKPT`.
 """
 import argparse
 import copy
+import os.path as osp
 import warnings
 
 import mmmimic  # noqa: F401  (first: checks dependencies before mmdet loads)
@@ -117,6 +118,8 @@ def main() -> None:
     else:
         cfg.load_from = args.checkpoint
 
+    if args.show_dir:
+        check_show_dir(args.show_dir, cfg)
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.tta:
@@ -127,7 +130,7 @@ def main() -> None:
                              '.pkl or .pickle')
         try:   # (an existing dump is replaced, as MMDetection does)
             check_destination(args.out, [args.config, args.checkpoint],
-                              overwrite=True, flag='--out')
+                              overwrite=True, flag='--out', cfg=cfg)
         except DestinationError as err:
             raise SystemExit(f'--out: {err}') from None
 
@@ -145,6 +148,23 @@ def main() -> None:
         runner.test_evaluator.metrics.append(
             DumpDetResults(out_file_path=args.out))
     runner.test()
+
+
+def check_show_dir(show_dir: str, cfg) -> None:
+    """Refuse a ``--show-dir`` that is the folder the test images are read
+    from: the drawn images take the images' own names."""
+    dataset = cfg.test_dataloader.dataset
+    prefix = dataset.get('data_prefix') or {}
+    images = osp.join(dataset.get('data_root') or '',
+                      prefix.get('img', '') if isinstance(prefix, dict)
+                      else '')
+    # (a relative --show-dir goes under WORK_DIR/<timestamp>)
+    if osp.isabs(show_dir) and osp.isdir(images) and osp.isdir(show_dir) \
+            and osp.samefile(show_dir, images):
+        raise SystemExit(f'--show-dir {show_dir}: the test images are read '
+                         'from there and the drawn ones would replace them; '
+                         'choose another folder (--show-dir does not allow '
+                         'this)')
 
 
 if __name__ == '__main__':

@@ -62,22 +62,29 @@ class DestinationError(ValueError):
 def check_destination(out: str, inputs: Sequence[str] = (),
                       overwrite: bool = False,
                       suffix: Union[str, Tuple[str, ...]] = '',
-                      flag: str = '--overwrite') -> None:
+                      flag: str = '--overwrite', cfg=None) -> None:
     """Refuse, before any work, to write ``out`` where that would destroy
     something: over one of the tool's ``inputs`` or a file they load (a
     config's ``_base_`` chain, the configs and checkpoints it names:
     :func:`~.input_files.loaded_files`), even with ``overwrite``; over an
     existing file unless ``overwrite``; onto a folder; or without the
     ``suffix`` the output needs (one, or a tuple of those allowed; any case).
+    ``cfg``: the config the tool runs, ``--cfg-options`` merged, whose named
+    files (annotation files under a ``data_root`` given on the command line,
+    checkpoints) are inputs too.
 
     Raises:
         DestinationError: naming ``out``, the reason and the fix.
     """
-    from .input_files import loaded_files
+    from .input_files import files_named_in, loaded_files
     if osp.isdir(out):
         raise DestinationError(f'{out} is a folder; give the file to write')
     given = {osp.abspath(p) for p in inputs if p}
-    for path in loaded_files(inputs):
+    loaded = loaded_files(inputs)
+    if cfg is not None:
+        loaded += files_named_in(cfg.to_dict() if hasattr(cfg, 'to_dict')
+                                 else dict(cfg))
+    for path in loaded:
         same = osp.abspath(path) == osp.abspath(out) or (
             osp.exists(path) and osp.exists(out) and osp.samefile(path, out))
         if same:

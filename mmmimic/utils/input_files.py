@@ -1,8 +1,10 @@
 """The files a tool's inputs load: a config's ``_base_`` chain (``mmdet::``
-bases included), the configs it names (``teacher_config``) and the local
+bases included), the configs it names (``teacher_config``), the local
 checkpoints it names (``teacher_ckpt``, ``load_from``, ``init_cfg``
-``checkpoint``). :func:`~.atomic.check_destination` refuses to write over any
-of them, so that no output replaces something the inputs depend on."""
+``checkpoint``) and its datasets' and evaluators' annotation files
+(``ann_file``, under the dataset's ``data_root``).
+:func:`~.atomic.check_destination` refuses to write over any of them, so that
+no output replaces something the inputs depend on."""
 import ast
 import importlib.util
 import os.path as osp
@@ -58,28 +60,43 @@ def base_files(config: str) -> List[str]:
     return found
 
 
-def named_files(config: str) -> List[str]:
-    """Local files the merged ``config`` names under :data:`FILE_KEYS`."""
-    try:
-        from mmengine.config import Config
-        cfg = Config.fromfile(config).to_dict()
-    except Exception:   # (a config that does not load: the tool says so)
-        return []
+def files_named_in(cfg: dict) -> List[str]:
+    """Existing local files a merged config (as a dict) names: values under
+    :data:`FILE_KEYS`, and every ``ann_file`` (joined to the ``data_root``
+    beside it)."""
     found: List[str] = []
 
     def walk(node) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in FILE_KEYS and isinstance(value, str) and \
-                        '://' not in value and osp.isfile(value):
-                    found.append(osp.abspath(value))
-                walk(value)
+                if not isinstance(value, str) or '://' in value:
+                    walk(value)
+                    continue
+                path = None
+                if key in FILE_KEYS:
+                    path = value
+                elif key == 'ann_file':
+                    root = node.get('data_root')
+                    path = osp.join(root, value) if isinstance(root, str) \
+                        and not osp.isabs(value) else value
+                if path is not None and osp.isfile(path):
+                    found.append(osp.abspath(path))
         elif isinstance(node, (list, tuple)):
             for item in node:
                 walk(item)
 
     walk(cfg)
     return found
+
+
+def named_files(config: str) -> List[str]:
+    """Local files the merged ``config`` names (:func:`files_named_in`)."""
+    try:
+        from mmengine.config import Config
+        cfg = Config.fromfile(config).to_dict()
+    except Exception:   # (a config that does not load: the tool says so)
+        return []
+    return files_named_in(cfg)
 
 
 def loaded_files(paths: Iterable[str]) -> List[str]:
@@ -111,4 +128,5 @@ def loaded_files(paths: Iterable[str]) -> List[str]:
     return order
 
 
-__all__ = ['loaded_files', 'base_files', 'named_files', 'package_config']
+__all__ = ['loaded_files', 'base_files', 'named_files', 'files_named_in',
+           'package_config']

@@ -172,5 +172,15 @@ def run_config(args, training: bool = False):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    # MMEngine's runner writes the merged config into the work dir under
+    # the config's own name: never over the config or a file it loads
+    from .atomic import DestinationError, check_destination
+    inputs = [args.config] + [getattr(args, 'checkpoint', None) or '']
+    try:
+        check_destination(osp.join(cfg.work_dir, osp.basename(args.config)),
+                          inputs, overwrite=True, flag='--work-dir', cfg=cfg)
+    except DestinationError as err:
+        raise SystemExit(f'--work-dir {cfg.work_dir}: the run writes its '
+                         f'merged config there, and {err}') from None
     check_work_dir(cfg.work_dir)
     return cfg

@@ -82,6 +82,18 @@ WRITERS = {
     'rcnn_on_mimic_regions.py --out (a shared base)': lambda tmp: (
         osp.join('tools', 'analysis_tools', 'rcnn_on_mimic_regions.py'),
         MIMIC, str(tmp / 'ck.pkl'), '--out', SHARED_BASE, '--overwrite'),
+    'train.py --work-dir (where the config is: its merged copy)': lambda tmp: (
+        osp.join('tools', 'train.py'), str(tmp / 'inherits.py'),
+        '--work-dir', str(tmp)),
+    'test.py --show-dir (the test images)': lambda tmp: (
+        osp.join('tools', 'test.py'), STUDENT, str(tmp / 'ck.pkl'),
+        '--work-dir', str(tmp / 'w'), '--show-dir', str(tmp / 'images'),
+        '--cfg-options', f'test_dataloader.dataset.data_root={tmp}/'),
+    'mimic_loss_share.py --out (an annotation file the options name)':
+    lambda tmp: (
+        osp.join('tools', 'analysis_tools', 'mimic_loss_share.py'), MIMIC,
+        '--out', str(tmp / 'annotations' / 'train-10x.json'),
+        '--cfg-options', f'train_dataloader.dataset.data_root={tmp}/'),
     'mimic_loss_share.py --out (a shared base)': lambda tmp: (
         osp.join('tools', 'analysis_tools', 'mimic_loss_share.py'), MIMIC,
         '--checkpoint', str(tmp / 'ck.pkl'), '--out', SHARED_BASE),
@@ -93,6 +105,10 @@ def test_no_writer_overwrites_what_its_inputs_load(writer, tmp_path):
     (tmp_path / 'ck.pkl').write_bytes(b'the checkpoint under test')
     (tmp_path / 't.pth').write_bytes(b'a teacher')
     (tmp_path / 'm.onnx').write_bytes(b'an onnx file')
+    (tmp_path / 'inherits.py').write_text(f"_base_ = '{STUDENT}'\n")
+    (tmp_path / 'images').mkdir()
+    (tmp_path / 'annotations').mkdir()
+    (tmp_path / 'annotations' / 'train-10x.json').write_text('{}')
     before = {p: open(p).read() for p in (SHARED_BASE, STUDENT)}
     proc = run(*WRITERS[writer](tmp_path))
     assert proc.returncode != 0

@@ -174,7 +174,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, float]]:
     inputs = [args.config] + ([args.checkpoint] if args.checkpoint else [])
     if args.out:
         check_destination(args.out, inputs, overwrite=True, suffix='.json',
-                          flag='--out')
+                          flag='--out', cfg=cfg)
     torch.manual_seed(args.seed)
     model = init_detector(cfg, None, device='cpu')
     logger = MMLogger.get_current_instance()

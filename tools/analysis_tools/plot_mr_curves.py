@@ -45,7 +45,8 @@ def main() -> None:
                          f'{len(args.results)} result files')
     # a PNG is replaced; an input never (before anything is read)
     check_destination(args.out, [args.ann_file] + args.results,
-                      overwrite=True, flag='--out')
+                      overwrite=True, flag='--out',
+                      suffix='.png')
     curves = {}
     for label, path in zip(labels, args.results):
         try:

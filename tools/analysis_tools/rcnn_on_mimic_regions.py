@@ -166,7 +166,8 @@ def main(argv=None) -> dict:
     if args.out:
         try:
             check_destination(args.out, inputs=[args.config, args.checkpoint],
-                              overwrite=args.overwrite, suffix='.json')
+                              overwrite=args.overwrite, suffix='.json',
+                              cfg=cfg)
         except DestinationError as err:
             raise SystemExit(str(err)) from None
     try:

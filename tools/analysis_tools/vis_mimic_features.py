@@ -114,7 +114,8 @@ def main() -> None:
         raise SystemExit(str(err)) from None
     # a PNG is replaced; an input or a file the config loads never
     check_destination(args.out, [args.config, args.checkpoint, args.image],
-                      overwrite=True, flag='--out')
+                      overwrite=True, flag='--out', cfg=cfg,
+                      suffix='.png')
     # weights through the safe loader (a pickle that would run code is
     # refused, another model's checkpoint named), not mmengine's
     model = init_detector(cfg, None, device=args.device)

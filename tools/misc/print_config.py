@@ -39,7 +39,7 @@ def main() -> None:
         # never over the config or a file it loads (its _base_ chain)
         check_destination(args.save_path, [args.config], overwrite=True,
                           suffix=('.py', '.json', '.yaml', '.yml'),
-                          flag='--save-path')
+                          flag='--save-path', cfg=cfg)
         suffix = osp.splitext(args.save_path)[1].lower()
         with atomic_path(args.save_path) as tmp:
             if suffix == '.py':
