@@ -175,7 +175,8 @@ def run_config(args, training: bool = False):
     # MMEngine's runner writes the merged config into the work dir under
     # the config's own name: never over the config or a file it loads
     from .atomic import DestinationError, check_destination
-    inputs = [args.config] + [getattr(args, 'checkpoint', None) or '']
+    inputs = [p for p in (args.config, getattr(args, 'checkpoint', None))
+              if p]
     try:
         check_destination(osp.join(cfg.work_dir, osp.basename(args.config)),
                           inputs, overwrite=True, flag='--work-dir', cfg=cfg)

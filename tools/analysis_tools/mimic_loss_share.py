@@ -78,11 +78,14 @@ def training_batches(cfg, num_batches: int, seed: int):
     """The config's training batches in a seeded order (no random flip)."""
     from mmengine.dataset import pseudo_collate
 
-    from mmmimic.registry import DATASETS
+    from mmmimic.registry import DATASETS, build_in_config_scope
     dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     dataset_cfg.pipeline = [t for t in dataset_cfg.pipeline
                             if 'RandomFlip' not in t['type']]
-    dataset = DATASETS.build(dataset_cfg)
+    # in the config's scope, as the runner builds it
+    dataset = build_in_config_scope(
+        dict(default_scope=cfg.get('default_scope'), dataset=dataset_cfg),
+        DATASETS, key='dataset')
     batch_size = cfg.train_dataloader.batch_size
     order = np.random.default_rng(seed).permutation(len(dataset))
     for b in range(min(num_batches, len(dataset) // batch_size)):
@@ -166,7 +169,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, float]]:
     """Run the measurement; returns one dict per mimicked level."""
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    from mmdet.apis import init_detector
+    from mmmimic.registry import build_in_config_scope
     try:
         cfg = read_mimic_config(args.config, args.cfg_options)
     except ConfigFileError as err:
@@ -176,7 +179,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, float]]:
         check_destination(args.out, inputs, overwrite=True, suffix='.json',
                           flag='--out', cfg=cfg)
     torch.manual_seed(args.seed)
-    model = init_detector(cfg, None, device='cpu')
+    model = build_in_config_scope(cfg)
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)    # (init_weights lists every tensor)
