@@ -18,8 +18,8 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmmimic.utils.atomic import DestinationError, check_destination
-from mmmimic.utils.cli import folder_path, non_negative_float
+from mmmimic.utils.atomic import check_destination
+from mmmimic.utils.cli import UsageError, folder_path, non_negative_float
 from mmmimic.utils.model_checkpoint import use_checked_loading
 from mmmimic.utils.setup_env import (
     add_run_args,
@@ -102,7 +102,7 @@ def main() -> None:
         # an exported file (tools/deployment/export_onnx.py) run by ONNX
         # Runtime, with the same dataloader and evaluator
         if args.tta:
-            raise SystemExit('--tta with an .onnx model: export the model '
+            raise UsageError('--tta with an .onnx model: export the model '
                              'the TTA wraps and test without --tta')
         from mmmimic.deployment.onnx_runtime_detector import (
             export_metadata,
@@ -110,8 +110,8 @@ def main() -> None:
         )
         try:   # a clear message before the dataset is built
             export_metadata(onnx_session(args.checkpoint, 1), args.checkpoint)
-        except (ImportError, ValueError, FileNotFoundError) as err:
-            raise SystemExit(f'test.py: {err}') from None
+        except (ImportError, ValueError) as err:
+            raise UsageError(str(err)) from None
         cfg.model = ConfigDict(type='mmmimic.OnnxRuntimeDetector',
                                onnx_file=args.checkpoint)
         cfg.pop('model_wrapper_cfg', None)
@@ -126,13 +126,11 @@ def main() -> None:
         cfg = add_flip_tta(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
-            raise SystemExit(f'--out {args.out}: the dump file must end in '
+            raise UsageError(f'--out {args.out}: the dump file must end in '
                              '.pkl or .pickle')
-        try:   # (an existing dump is replaced, as MMDetection does)
-            check_destination(args.out, [args.config, args.checkpoint],
-                              overwrite=True, flag='--out', cfg=cfg)
-        except DestinationError as err:
-            raise SystemExit(f'--out: {err}') from None
+        # (an existing dump is replaced, as MMDetection does)
+        check_destination(args.out, [args.config, args.checkpoint],
+                          overwrite=True, flag='--out', cfg=cfg)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
@@ -161,7 +159,7 @@ def check_show_dir(show_dir: str, cfg) -> None:
     # (a relative --show-dir goes under WORK_DIR/<timestamp>)
     if osp.isabs(show_dir) and osp.isdir(images) and osp.isdir(show_dir) \
             and osp.samefile(show_dir, images):
-        raise SystemExit(f'--show-dir {show_dir}: the test images are read '
+        raise UsageError(f'--show-dir {show_dir}: the test images are read '
                          'from there and the drawn ones would replace them; '
                          'choose another folder (--show-dir does not allow '
                          'this)')

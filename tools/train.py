@@ -13,6 +13,7 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from mmmimic.utils.cli import UsageError
 from mmmimic.utils.model_checkpoint import use_checked_loading
 from mmmimic.utils.setup_env import (
     add_run_args,
@@ -65,7 +66,7 @@ def main() -> None:
     if args.resume == 'auto':
         # MMEngine would start from scratch, logging "resumed from None"
         if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
-            raise SystemExit(
+            raise UsageError(
                 f'--resume: no checkpoint to resume in {cfg.work_dir} (it has '
                 'no last_checkpoint file); give the checkpoint (--resume '
                 'PATH), the run\'s --work-dir, or start without --resume')
@@ -73,7 +74,7 @@ def main() -> None:
         cfg.load_from = None
     elif args.resume is not None:
         if '://' not in args.resume and not osp.isfile(args.resume):
-            raise SystemExit(f'--resume {args.resume}: no such file')
+            raise UsageError(f'--resume {args.resume}: no such file')
         cfg.resume = True
         cfg.load_from = args.resume
 

@@ -12,10 +12,9 @@ from typing import List
 import mmcv
 import torch
 
-from mmmimic.evaluation import evaluate_predictions
+from mmmimic.evaluation import evaluate_predictions, load_predictions
 from mmmimic.evaluation.functional import MissRateResult
 from mmmimic.utils.atomic import atomic_write_bytes
-from mmmimic.utils.safe_pickle import safe_load_pickle
 
 from .jobs import run_tool_logged
 from .runs import REPO
@@ -95,4 +94,4 @@ def reasonable(data_dir: str, predictions: str) -> MissRateResult:
     --out``, read by the restricted unpickler) on the test annotations."""
     return evaluate_predictions(
         osp.join(data_dir, TEST_ANN),
-        safe_load_pickle(predictions, 'prediction dump'))['Reasonable']
+        load_predictions(predictions))['Reasonable']

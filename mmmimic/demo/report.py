@@ -11,6 +11,7 @@ from mmmimic.deployment.latency import deployed_stats
 from mmmimic.evaluation.functional import MissRateResult
 from mmmimic.utils.atomic import atomic_write_bytes
 from mmmimic.utils.benchmark import in_new_process
+from mmmimic.utils.cli import UsageError
 from mmmimic.visualization import (
     save_ablation_plot,
     save_mr_curves,
@@ -37,7 +38,7 @@ def asked_mrs(store: DemoResults, rows: List[Row], keys: Dict[str, str],
     if not any(mrs[row.role] for row in rows[1:]):
         recorded = sorted({int(seed) for row in rows[1:] for seed in
                            store.current(row.role, keys[row.role])})
-        raise SystemExit(
+        raise UsageError(
             f'{store.path}: no MR-2 of these rows for seeds '
             f'{" ".join(map(str, seeds))} with the current configs '
             f'(it has seeds {" ".join(map(str, recorded)) or "none"}); pass '

@@ -13,6 +13,7 @@ import yaml
 from mmengine.config import Config
 
 from mmmimic.utils.atomic import atomic_path, atomic_write_bytes, file_sha256
+from mmmimic.utils.cli import UsageError
 from mmmimic.utils.safe_load import safe_load_checkpoint
 
 from .data import MANIFEST, data_options
@@ -33,13 +34,13 @@ def shipped_teacher() -> Tuple[str, int]:
         models = {m['Name']: m for m in yaml.safe_load(f)['Models']}
     meta = models[TEACHER_NAME]['Metadata']
     if not osp.isfile(TEACHER_CKPT):
-        raise SystemExit(
+        raise UsageError(
             f'the shipped demo teacher {osp.relpath(TEACHER_CKPT, REPO)} is '
             'missing (a clone without Git LFS or a partial copy?); restore it '
             'with git, or train one: python tools/run_demo.py --train-teacher')
     digest = file_sha256(TEACHER_CKPT)
     if digest != meta['SHA256']:
-        raise SystemExit(
+        raise UsageError(
             f'{osp.relpath(TEACHER_CKPT, REPO)} has SHA-256 {digest}, but '
             f'{osp.relpath(METAFILE, REPO)} says {meta["SHA256"]}: the file is '
             'damaged or was replaced; restore it with git checkout')
@@ -81,7 +82,7 @@ def train_teacher(args: argparse.Namespace, data_dir: str,
               'here on this data, same seed)', flush=True)
         return out, seed
     if args.report_only:
-        raise SystemExit(
+        raise UsageError(
             f'--report-only: no teacher trained on this data in {run_dir} '
             '(with this seed); run once without --report-only to train it')
     if not osp.isfile(PRETRAINED):

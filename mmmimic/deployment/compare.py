@@ -3,6 +3,8 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
+from mmmimic.evaluation.prediction_dump import same_images
+
 Detections = Tuple[np.ndarray, np.ndarray, np.ndarray]   # boxes, scores, labels
 
 
@@ -53,9 +55,7 @@ def compare_predictions(got: Sequence[dict], expected: Sequence[dict],
         ``max_box_diff`` (the largest over images: the worst image's largest
         coordinate difference), ``max_score_diff``.
     """
-    if [p['img_id'] for p in got] != [p['img_id'] for p in expected]:
-        raise ValueError('the two dumps hold other images or another order; '
-                         'dump both with the same config and test split')
+    same_images([got, expected], ['got', 'expected'])
     total = dict(images=len(got), identical_images=0, detections=0,
                  matched=0, max_box_diff=0.0, max_score_diff=0.0)
     for one, ref in zip(got, expected):

@@ -34,6 +34,12 @@ USER_ERROR_STATUS = 2
 INTERRUPTED_STATUS = 130
 
 
+class UsageError(Exception):
+    """A refusal of what the user gave, with a message that names it and the
+    fix; a tool raises it instead of ``SystemExit(message)`` so that every
+    refusal ends the same way (one line, status ``USER_ERROR_STATUS``)."""
+
+
 def user_error_types() -> Tuple[Type[BaseException], ...]:
     """This package's errors, each about something the user gave."""
     from mmmimic.datasets.caltech.io import CaltechFormatError
@@ -44,7 +50,7 @@ def user_error_types() -> Tuple[Type[BaseException], ...]:
     from mmmimic.utils.config_file import ConfigFileError
     from mmmimic.utils.safe_load import CheckpointError
     from mmmimic.utils.safe_pickle import DamagedPickleError, UnsafePickleError
-    return (CheckpointError, DestinationError, UnsafePickleError,
+    return (UsageError, CheckpointError, DestinationError, UnsafePickleError,
             DamagedPickleError, CaltechFormatError, ExportError,
             OnnxExportError, QuantizeError, ConfigFileError, FileNotFoundError,
             IsADirectoryError, NotADirectoryError, PermissionError)
@@ -182,7 +188,8 @@ positive_int = int_at_least(1)
 #: tolerances and thresholds: finite, >= 0
 non_negative_float = finite_at_least(0.0)
 
-__all__ = ['run_tool', 'is_user_error', 'one_line', 'USER_ERROR_STATUS',
+__all__ = ['run_tool', 'UsageError', 'is_user_error', 'one_line',
+           'USER_ERROR_STATUS',
            'in_range', 'int_at_least', 'finite_at_least', 'positive_int',
            'non_negative_float', 'folder_path', 'file_stem', 'stem_problem',
            'MAX_STEM_BYTES']

@@ -95,7 +95,8 @@ def safe_load_pickle(path: str, what: str = 'pickle file') -> Any:
                 'and plain containers: make it again with tools/test.py --out'
             ) from None
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError,
-                AttributeError, IndexError, KeyError) as err:
+                AttributeError, IndexError, KeyError, MemoryError,
+                OverflowError) as err:   # (a size larger than memory too)
             raise DamagedPickleError(
                 f'{what} {path} is not a readable pickle ({type(err).__name__}:'
                 f' {err}); make it again with tools/test.py --out') from None

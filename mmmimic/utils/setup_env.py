@@ -6,6 +6,8 @@ from mmengine.registry import Registry
 
 from mmmimic.registry import SCOPE
 
+from .cli import UsageError
+
 
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Import every mmmimic module so that its components are registered.
@@ -120,7 +122,7 @@ def check_work_dir(work_dir: str) -> None:
             pass
     except (PermissionError, NotADirectoryError, FileExistsError,
             OSError) as err:
-        raise SystemExit(f'work dir {work_dir}: cannot write there '
+        raise UsageError(f'work dir {work_dir}: cannot write there '
                          f'({err.strerror or err}); pass --work-dir with a '
                          'folder you can write') from None
 
@@ -135,7 +137,7 @@ def check_trains_something(cfg) -> None:
             continue
         value = train_cfg[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SystemExit(
+            raise UsageError(
                 f'train_cfg.{key}={value!r}: a training needs at least one '
                 f'{"iteration" if key == "max_iters" else "epoch"} (a whole '
                 f'number >= 1, e.g. --cfg-options train_cfg.{key}=500)')
@@ -154,14 +156,11 @@ def run_config(args, training: bool = False):
     import os
     import os.path as osp
 
-    from .config_file import ConfigFileError, read_config
+    from .config_file import read_config
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    try:
-        # (refused before the work dir is made)
-        cfg = read_config(args.config, cfg_options=args.cfg_options)
-    except ConfigFileError as err:
-        raise SystemExit(str(err)) from None
+    # (refused before the work dir is made)
+    cfg = read_config(args.config, cfg_options=args.cfg_options)
     cfg.launcher = args.launcher
     if training:
         check_trains_something(cfg)
@@ -181,7 +180,7 @@ def run_config(args, training: bool = False):
         check_destination(osp.join(cfg.work_dir, osp.basename(args.config)),
                           inputs, overwrite=True, flag='--work-dir', cfg=cfg)
     except DestinationError as err:
-        raise SystemExit(f'--work-dir {cfg.work_dir}: the run writes its '
+        raise UsageError(f'--work-dir {cfg.work_dir}: the run writes its '
                          f'merged config there, and {err}') from None
     check_work_dir(cfg.work_dir)
     return cfg

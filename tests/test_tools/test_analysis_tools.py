@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmmimic.registry import MODELS
+from mmmimic.utils.cli import USER_ERROR_STATUS, user_error_types
 
 from ..conftest import REPO_ROOT, TINY_CONFIG
 
@@ -53,7 +54,7 @@ def test_vis_mimic_features(tiny_coco, tmp_path):
          str(tmp_path / 'other.png'), '--cfg-options',
          f'model.teacher_ckpt={teacher_ckpt}'],
         capture_output=True, text=True, cwd=str(tmp_path))
-    assert proc.returncode == 1
+    assert proc.returncode == USER_ERROR_STATUS
     assert 'is a checkpoint of another model' in proc.stderr
     assert 'Traceback' not in proc.stderr
 
@@ -133,13 +134,15 @@ def test_rcnn_on_mimic_regions(tiny_coco, tmp_path):
     assert stats['kl_teacher_student'] >= 0
     again = tool.main([MIMIC_CONFIG, str(alone), '--images', '2', *options])
     assert again['student'] == stats['student']
-    with pytest.raises(SystemExit, match='exists; pass --overwrite'):
+    # refusals are the errors run_tool prints as one line
+    refused = user_error_types()
+    with pytest.raises(refused, match='exists; pass --overwrite'):
         tool.main([MIMIC_CONFIG, str(ckpt), '--out', str(out), *options])
-    with pytest.raises(SystemExit, match='not a mimic config'):
+    with pytest.raises(refused, match='not a mimic config'):
         tool.main([TINY_CONFIG, str(ckpt)])
-    with pytest.raises(SystemExit, match='no such file'):
+    with pytest.raises(refused, match='no such file'):
         tool.main([MIMIC_CONFIG, str(tmp_path / 'missing.pth'), *options])
-    with pytest.raises(SystemExit, match='checkpoint of another model'):
+    with pytest.raises(refused, match='checkpoint of another model'):
         tool.main([MIMIC_CONFIG, str(teacher_ckpt), *options])
 
 
@@ -189,6 +192,6 @@ def test_mimic_loss_share(tiny_coco, tmp_path):
     assert row['normalised_loss_cv'] >= 0 and row['summed_loss_cv'] >= 0
     assert tool.main([MIMIC_CONFIG, '--num-batches', '2', '--seed', '3',
                       *options]) == rows
-    with pytest.raises(SystemExit, match='no region mimic_loss'):
+    with pytest.raises(user_error_types(), match='no region mimic_loss'):
         tool.main([MIMIC_CONFIG, '--num-batches', '1', *options,
                    'model.mimic_loss.mode=global'])

@@ -127,10 +127,11 @@ def test_damaged_shipped_teacher_is_refused(tmp_path, monkeypatch):
     data[len(data) // 2] ^= 0xFF
     copy.write_bytes(bytes(data))
     monkeypatch.setattr(teacher, 'TEACHER_CKPT', str(copy))
-    with pytest.raises(SystemExit, match='SHA-256 .* damaged or was replaced'):
+    from mmmimic.utils.cli import UsageError
+    with pytest.raises(UsageError, match='SHA-256 .* damaged or was replaced'):
         teacher.shipped_teacher()
     monkeypatch.setattr(teacher, 'TEACHER_CKPT', str(tmp_path / 'missing.pth'))
-    with pytest.raises(SystemExit, match='missing'):
+    with pytest.raises(UsageError, match='missing'):
         teacher.shipped_teacher()
 
 

@@ -264,7 +264,8 @@ def test_report_only_never_trains_a_teacher(tmp_path):
     args = argparse.Namespace(seeds=[1], teacher_seed=0, quick=False,
                               iters=None, threads=1, report_only=True,
                               data_variant='sparse')
-    with pytest.raises(SystemExit, match='--report-only: no teacher trained '
+    from mmmimic.utils.cli import UsageError
+    with pytest.raises(UsageError, match='--report-only: no teacher trained '
                        'on this data in .*teacher'):
         train_teacher(args, str(data), str(tmp_path / 'work'))
     assert not (tmp_path / 'work').exists()

@@ -124,9 +124,9 @@ def test_make_mimic_config_measures_the_maps(tmp_path):
     proc = make([str(student),
                  'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py',
                  'teacher.pth', str(out)], str(tmp_path))
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert proc.stderr.splitlines()[-1].startswith(
-        'make_mimic_config: the student config says '
+        'make_mimic_config.py: the student config says '
         'rpn_head.anchor_generator.strides=[4, 8, 16, 32, 64], but its '
         'network gives 5 level(s) of height [64, 32, 16, 8, 4] on a 512x512 '
         'input, strides [8, 16, 32, 64, 128]: set rpn_head.anchor_generator.'

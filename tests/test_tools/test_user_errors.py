@@ -2,13 +2,15 @@
 (mmmimic.utils.cli.run_tool) that prints a user's mistake as one line naming
 it and keeps the traceback behind --debug; a bug keeps its traceback. A new
 tool is covered by adding its bad inputs to CASES."""
+import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
 import pytest
 
-from mmmimic.utils.cli import is_user_error, one_line
+from mmmimic.utils.cli import USER_ERROR_STATUS, is_user_error, one_line
 
 from ..conftest import REPO_ROOT
 
@@ -59,7 +61,7 @@ def run(args, tmp_path, *extra):
 def test_a_users_mistake_is_one_line(case, tmp_path):
     args, says = CASES[case]
     proc = run(args, tmp_path)
-    assert proc.returncode in (1, 2), proc.stderr[-3000:]
+    assert proc.returncode == USER_ERROR_STATUS, proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
     lines = [line for line in proc.stderr.splitlines() if says in line]
     assert len(lines) == 1, proc.stderr[-3000:]
@@ -70,6 +72,37 @@ def test_debug_shows_the_traceback(tmp_path):
     proc = run(args, tmp_path, '--debug')
     assert proc.returncode != 0
     assert 'Traceback' in proc.stderr and says in proc.stderr
+
+
+#: the one place that ends a run with a message and status 1: a job of the
+#: demo failed (a training or test that broke, not a refusal)
+NOT_A_REFUSAL = {osp.join('mmmimic', 'demo', 'jobs.py'),
+                 osp.join('mmmimic', 'utils', 'cli.py')}
+
+
+def python_files(*folders):
+    for folder in folders:
+        for root, _, names in os.walk(osp.join(REPO_ROOT, folder)):
+            for name in names:
+                if name.endswith('.py'):
+                    path = osp.join(root, name)
+                    yield osp.relpath(path, REPO_ROOT), open(path).read()
+
+
+def test_every_refusal_ends_the_same_way():
+    """By class: every tool's __main__ goes through run_tool, and no code
+    ends a run with SystemExit(message) / sys.exit(message) of its own (which
+    exits 1 and skips run_tool): a refusal raises UsageError or a package
+    error, printed as one line with USER_ERROR_STATUS."""
+    own_exit = re.compile(r'(raise SystemExit|sys\.exit)\(\s*[frb]*[\'"]')
+    offenders, outside = [], []
+    for path, text in python_files('tools', 'benchmarks', 'mmmimic'):
+        if path not in NOT_A_REFUSAL and own_exit.search(text):
+            offenders.append(path)
+        if "__name__ == '__main__'" in text and 'run_tool(' not in text:
+            outside.append(path)
+    assert not offenders, f'raise UsageError instead: {offenders}'
+    assert not outside, f'run these through run_tool: {outside}'
 
 
 def test_a_bug_keeps_its_traceback():
@@ -129,7 +162,7 @@ NUMBERS = {
 def test_numbers_are_checked_where_they_enter(case, tmp_path):
     args, says = NUMBERS[case]
     proc = run(args, tmp_path)
-    assert proc.returncode in (1, 2), proc.stderr[-3000:]
+    assert proc.returncode == USER_ERROR_STATUS, proc.stderr[-3000:]
     assert says in proc.stderr and 'Traceback' not in proc.stderr, \
         proc.stderr[-3000:]
     assert not (tmp_path / 'raw').exists() and not (tmp_path / 'w').exists()

@@ -9,8 +9,10 @@ equal labels, scores and boxes within the tolerances), how many detections
 match, and the largest box and score differences of matched pairs.
 
 A dump is a pickle (MMDetection's ``DumpDetResults``); it is read as data only
-(:func:`mmmimic.utils.safe_pickle.safe_load_pickle`): a file that asks for code
-is refused, naming it, before anything of it runs.
+and checked (:func:`mmmimic.evaluation.load_predictions`): a file that asks for
+code is refused, naming it, before anything of it runs, and so is one whose
+boxes, scores or labels are not detections (reversed or non-finite boxes,
+scores outside [0, 1], an image twice).
 """
 import argparse
 import os.path as osp
@@ -20,12 +22,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
 from mmmimic.deployment.compare import compare_predictions  # noqa: E402
-from mmmimic.utils.cli import non_negative_float
-from mmmimic.utils.safe_pickle import (
-    DamagedPickleError,
-    UnsafePickleError,
-    safe_load_pickle,
+from mmmimic.evaluation.prediction_dump import (  # noqa: E402
+    load_predictions,
+    same_images,
 )
+from mmmimic.utils.cli import non_negative_float  # noqa: E402
 
 
 def main() -> None:
@@ -36,18 +37,12 @@ def main() -> None:
                         help='largest coordinate difference of a match (px)')
     parser.add_argument('--score-atol', type=non_negative_float, default=1e-4)
     args = parser.parse_args()
-    dumps = []
-    for name, path in (('got', args.got), ('expected', args.expected)):
-        try:
-            # a dump of tools/test.py --out (DumpDetResults), read as data
-            dumps.append(safe_load_pickle(path, f'{name}: prediction dump'))
-        except (OSError, UnsafePickleError, DamagedPickleError) as err:
-            raise SystemExit(str(err)) from None
-    try:
-        result = compare_predictions(*dumps, box_atol=args.box_atol,
-                                     score_atol=args.score_atol)
-    except (ValueError, KeyError, TypeError) as err:
-        raise SystemExit(f'compare_predictions: {err}') from None
+    # dumps of tools/test.py --out (DumpDetResults), read as data, checked
+    dumps = [load_predictions(path, f'{name} prediction dump')
+             for name, path in (('got', args.got), ('expected', args.expected))]
+    same_images(dumps, [args.got, args.expected])
+    result = compare_predictions(*dumps, box_atol=args.box_atol,
+                                 score_atol=args.score_atol)
     print(f"{result['identical_images']} of {result['images']} images with "
           f"the same detections; {result['matched']} of "
           f"{result['detections']} detections matched; largest box "

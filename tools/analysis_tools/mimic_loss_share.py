@@ -39,10 +39,9 @@ from mmengine.logging import MMLogger
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.atomic import atomic_write_bytes, check_destination
-from mmmimic.utils.cli import int_at_least, positive_int
-from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
+from mmmimic.utils.cli import UsageError, int_at_least, positive_int
+from mmmimic.utils.config_file import read_mimic_config
 from mmmimic.utils.model_checkpoint import load_checked_weights
-from mmmimic.utils.safe_load import CheckpointError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -98,7 +97,7 @@ def measure(model, batches, seed: int) -> List[Dict[str, float]]:
     """Per mimicked level: summed errors and cells, and per-batch losses."""
     term = model.mimic_loss
     if term is None or getattr(term, 'mode', None) == 'global':
-        raise SystemExit('the config has no region mimic_loss to measure '
+        raise UsageError('the config has no region mimic_loss to measure '
                          '(mimic_loss is None or whole-map); use the config '
                          'whose regions you want to compare')
     versions = {}
@@ -170,10 +169,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, float]]:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     from mmmimic.registry import build_in_config_scope
-    try:
-        cfg = read_mimic_config(args.config, args.cfg_options)
-    except ConfigFileError as err:
-        raise SystemExit(str(err)) from None
+    cfg = read_mimic_config(args.config, args.cfg_options)
     inputs = [args.config] + ([args.checkpoint] if args.checkpoint else [])
     if args.out:
         check_destination(args.out, inputs, overwrite=True, suffix='.json',
@@ -188,10 +184,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, float]]:
     finally:
         logger.setLevel(level)
     if args.checkpoint:
-        try:
-            load_checked_weights(model, args.checkpoint)
-        except CheckpointError as err:
-            raise SystemExit(str(err)) from None
+        load_checked_weights(model, args.checkpoint)
     model.train()      # (loads the teacher; BN on batch statistics)
     rows = measure(model, training_batches(cfg, args.num_batches, args.seed),
                    args.seed)

@@ -14,14 +14,10 @@ import argparse
 import os.path as osp
 
 import mmmimic  # noqa: F401
-from mmmimic.evaluation import evaluate_predictions
+from mmmimic.evaluation import evaluate_predictions, load_predictions
 from mmmimic.evaluation.functional import SETUPS
 from mmmimic.utils.atomic import check_destination
-from mmmimic.utils.safe_pickle import (
-    DamagedPickleError,
-    UnsafePickleError,
-    safe_load_pickle,
-)
+from mmmimic.utils.cli import UsageError
 from mmmimic.visualization import save_mr_curves
 
 
@@ -41,7 +37,7 @@ def main() -> None:
     labels = args.labels or [osp.splitext(osp.basename(r))[0]
                              for r in args.results]
     if len(labels) != len(args.results):
-        raise SystemExit(f'--labels: {len(labels)} names for '
+        raise UsageError(f'--labels: {len(labels)} names for '
                          f'{len(args.results)} result files')
     # a PNG is replaced; an input never (before anything is read)
     check_destination(args.out, [args.ann_file] + args.results,
@@ -49,10 +45,7 @@ def main() -> None:
                       suffix='.png')
     curves = {}
     for label, path in zip(labels, args.results):
-        try:
-            predictions = safe_load_pickle(path, 'result file')
-        except (OSError, UnsafePickleError, DamagedPickleError) as err:
-            raise SystemExit(str(err)) from None
+        predictions = load_predictions(path, 'result file')
         curves[label] = evaluate_predictions(args.ann_file, predictions,
                                              (args.setup, ))[args.setup]
     save_mr_curves(curves, args.out)

@@ -31,14 +31,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.atomic import (
-    DestinationError,
     atomic_write_bytes,
     check_destination,
 )
 from mmmimic.utils.cli import positive_int
 from mmmimic.utils.compat import bbox_forward
-from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
-from mmmimic.utils.safe_load import CheckpointError
+from mmmimic.utils.config_file import read_mimic_config
 
 ROLES = ('teacher', 'student')
 
@@ -159,21 +157,12 @@ def summarise(parts: List[Dict[str, torch.Tensor]]) -> dict:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
-    try:
-        cfg = read_mimic_config(args.config, args.cfg_options)
-    except ConfigFileError as err:
-        raise SystemExit(str(err)) from None
+    cfg = read_mimic_config(args.config, args.cfg_options)
     if args.out:
-        try:
-            check_destination(args.out, inputs=[args.config, args.checkpoint],
-                              overwrite=args.overwrite, suffix='.json',
-                              cfg=cfg)
-        except DestinationError as err:
-            raise SystemExit(str(err)) from None
-    try:
-        model = build(cfg, args.checkpoint)
-    except CheckpointError as err:   # missing, damaged, unsafe, another model
-        raise SystemExit(str(err)) from None
+        check_destination(args.out, inputs=[args.config, args.checkpoint],
+                          overwrite=args.overwrite, suffix='.json', cfg=cfg)
+    # (missing, damaged, unsafe, another model's: a CheckpointError)
+    model = build(cfg, args.checkpoint)
     dataset_cfg = cfg.test_dataloader.dataset
     from mmmimic.registry import DATASETS
     pipeline = list(dataset_cfg.pipeline)

@@ -22,10 +22,9 @@ from mmengine.structures import InstanceData
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.atomic import check_destination
-from mmmimic.utils.cli import int_at_least, positive_int
-from mmmimic.utils.config_file import ConfigFileError, read_mimic_config
+from mmmimic.utils.cli import UsageError, int_at_least, positive_int
+from mmmimic.utils.config_file import read_mimic_config
 from mmmimic.utils.model_checkpoint import load_checked_weights
-from mmmimic.utils.safe_load import CheckpointError
 from mmmimic.visualization import save_figure
 
 
@@ -108,10 +107,7 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     from mmdet.apis import init_detector
     from mmdet.utils import get_test_pipeline_cfg
-    try:
-        cfg = read_mimic_config(args.config, args.cfg_options)
-    except ConfigFileError as err:
-        raise SystemExit(str(err)) from None
+    cfg = read_mimic_config(args.config, args.cfg_options)
     # a PNG is replaced; an input or a file the config loads never
     check_destination(args.out, [args.config, args.checkpoint, args.image],
                       overwrite=True, flag='--out', cfg=cfg,
@@ -119,12 +115,10 @@ def main() -> None:
     # weights through the safe loader (a pickle that would run code is
     # refused, another model's checkpoint named), not mmengine's
     model = init_detector(cfg, None, device=args.device)
-    try:
-        load_checked_weights(model, args.checkpoint)
-    except CheckpointError as err:   # missing, damaged, unsafe, another model
-        raise SystemExit(str(err)) from None
+    # (missing, damaged, unsafe, another model's: a CheckpointError)
+    load_checked_weights(model, args.checkpoint)
     if not 0 <= args.level < len(model.mimic_levels):
-        raise SystemExit(f'--level {args.level}: the run mimics '
+        raise UsageError(f'--level {args.level}: the run mimics '
                          f'{len(model.mimic_levels)} level(s)')
     pipeline = Compose(get_test_pipeline_cfg(cfg))
     item = pipeline(dict(img_path=args.image, img_id=0))

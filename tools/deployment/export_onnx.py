@@ -35,15 +35,11 @@ import mmmimic  # noqa: E402,F401
 
 # isort: split
 from mmmimic.deployment import (  # noqa: E402
-    OnnxExportError,
-    UnsupportedForOnnx,
     export_onnx,
 )
 from mmmimic.deployment.onnx_export import DEFAULT_OPSET  # noqa: E402
-from mmmimic.models.distillers.student_export import ExportError  # noqa: E402
 from mmmimic.utils import register_all_modules  # noqa: E402
 from mmmimic.utils.cli import int_at_least  # noqa: E402
-from mmmimic.utils.config_file import ConfigFileError  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -72,14 +68,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    try:
-        result = export_onnx(args.config, args.checkpoint, args.out,
-                             shape=args.shape, opset=args.opset,
-                             overwrite=args.overwrite,
-                             cfg_options=args.cfg_options)
-    except (OnnxExportError, UnsupportedForOnnx, ExportError,
-            ConfigFileError, FileNotFoundError) as err:
-        raise SystemExit(f'export_onnx: {err}') from None
+    result = export_onnx(args.config, args.checkpoint, args.out,
+                         shape=args.shape, opset=args.opset,
+                         overwrite=args.overwrite, cfg_options=args.cfg_options)
     height, width = result['shape']
     print(f'{result["out"]}: input image (1, 3, {height}, {width}), opset '
           f'{result["opset"]}, operators {", ".join(result["ops"])}\n'

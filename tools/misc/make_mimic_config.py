@@ -18,7 +18,6 @@ import datetime
 import math
 import os.path as osp
 import pprint
-import sys
 import warnings
 
 from mmengine.config import Config
@@ -31,7 +30,7 @@ from mmmimic.models.distillers.teacher import load_detector_config
 from mmmimic.registry import build_in_config_scope
 from mmmimic.utils import atomic_path, register_all_modules
 from mmmimic.utils.atomic import DestinationError, check_destination
-from mmmimic.utils.cli import non_negative_float, positive_int
+from mmmimic.utils.cli import UsageError, non_negative_float, positive_int
 
 SCALED = ('ScaledDetDataPreprocessor', 'mmmimic.ScaledDetDataPreprocessor')
 
@@ -139,12 +138,12 @@ def main() -> None:
                                      args.teacher_ckpt], args.overwrite,
                           suffix='.py')
     except DestinationError as error:
-        sys.exit(f'make_mimic_config: OUT {error}')
+        raise UsageError(f'OUT {error}') from None
     try:
         student_cfg = load_detector_config(args.student, key='STUDENT_CFG')
         teacher_cfg = load_detector_config(args.teacher, key='TEACHER_CFG')
     except (FileNotFoundError, ValueError) as error:
-        sys.exit(f'make_mimic_config: {error}')
+        raise UsageError(str(error)) from None
     overrides = {}
     preprocessor = student_cfg.model.get('data_preprocessor') or {}
     input_scale = 1.0
@@ -160,7 +159,7 @@ def main() -> None:
         teacher = describe(build(teacher_cfg), 1.0, 'teacher')
         adapter = adapter_for(student, teacher)
     except (TypeError, ValueError) as error:
-        sys.exit(f'make_mimic_config: {error}')
+        raise UsageError(str(error)) from None
 
     base = args.student
     if '::' not in base:

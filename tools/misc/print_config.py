@@ -12,7 +12,7 @@ from mmengine.config import DictAction
 import mmmimic  # noqa: F401
 from mmmimic.utils import atomic_path
 from mmmimic.utils.atomic import check_destination
-from mmmimic.utils.config_file import ConfigFileError, read_config
+from mmmimic.utils.config_file import read_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,11 +29,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    try:
-        cfg = read_config(args.config, cfg_options=args.cfg_options,
-                          check=False)
-    except ConfigFileError as err:
-        raise SystemExit(str(err)) from None
+    cfg = read_config(args.config, cfg_options=args.cfg_options, check=False)
     print(f'Config:\n{cfg.pretty_text}')
     if args.save_path is not None:
         # never over the config or a file it loads (its _base_ chain)

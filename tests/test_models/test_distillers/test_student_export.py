@@ -227,7 +227,8 @@ def test_existing_export_is_not_overwritten(tmp_path, teacher_ckpt,
     monkeypatch.setattr(sys, 'argv', [
         'extract_student.py', MIMIC_CONFIG, 'no/such.pth', str(out), '--name',
         's'])
-    with pytest.raises(SystemExit, match=r'^extract_student: .*s.py and .*'
+    from mmmimic.utils.cli import UsageError
+    with pytest.raises(UsageError, match=r'.*s.py and .*'
                        r's.pth already exist.*--overwrite'):
         tool.main()
     assert (osp.getmtime(ckpt_path), (out / 's.py').read_text()) == before
