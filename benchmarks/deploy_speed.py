@@ -67,7 +67,11 @@ from mmmimic.utils.benchmark import (  # noqa: E402  # noqa: E402
     same_architecture_check,
     write_json,
 )
-from mmmimic.utils.cli import int_at_least, positive_int  # noqa: E402
+from mmmimic.utils.cli import (  # noqa: E402
+    image_size,
+    int_at_least,
+    positive_int,
+)
 
 DEMO = osp.join(REPO, 'configs', 'demo')
 TEACHER = ('teacher', osp.join(
@@ -96,8 +100,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--models', nargs='+', metavar='NAME=CONFIG:CKPT',
                         help='time these instead (the first is the '
                         'reference of the speed-ups)')
-    parser.add_argument('--sizes', nargs='+', default=['640x480', '1500x1000'],
-                        help='input sizes WxH')
+    parser.add_argument('--sizes', nargs='+', type=image_size(32, 8192),
+                        default=['640x480', '1500x1000'],
+                        help='input sizes WxH, 32-8192 each')
     parser.add_argument('--rounds', type=positive_int, default=30,
                         help='timed rounds, every model once per round '
                         '(default 30)')

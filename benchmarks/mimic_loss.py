@@ -27,7 +27,7 @@ from mmmimic.utils.benchmark import (
     median_ms,
     write_json,
 )
-from mmmimic.utils.cli import positive_int
+from mmmimic.utils.cli import image_size, positive_int, torch_device
 
 STRIDE = 16
 
@@ -37,11 +37,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-rois', type=positive_int, nargs='+',
                         default=[64, 256, 512, 2048])
     parser.add_argument('--channels', type=positive_int, nargs='+', default=[256, 512])
-    parser.add_argument('--maps', nargs='+', default=['40x30', '80x60',
-                                                      '120x90'],
-                        help='map sizes WxH (stride 16)')
+    parser.add_argument('--maps', nargs='+', type=image_size(4, 1024),
+                        default=['40x30', '80x60', '120x90'],
+                        help='map sizes WxH (stride 16), 4-1024 each')
     parser.add_argument('--repeats', type=positive_int, default=5)
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', type=torch_device, default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='one small setting, 1 repeat (for tests)')
     add_json_arguments(parser)

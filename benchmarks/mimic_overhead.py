@@ -32,7 +32,7 @@ from mmmimic.utils.benchmark import (
     synthetic_batch,
     write_json,
 )
-from mmmimic.utils.cli import int_at_least, positive_int
+from mmmimic.utils.cli import int_at_least, positive_int, torch_device
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
 # name: (student config, mimic config, (height, width), batch size)
@@ -52,7 +52,7 @@ def parse_args() -> argparse.Namespace:
                         default=list(PAIRS))
     parser.add_argument('--rounds', type=positive_int, default=10)
     parser.add_argument('--warmup', type=int_at_least(0), default=2)
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', type=torch_device, default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='small images, 2 rounds, 1 warm-up (for tests)')
     add_json_arguments(parser)

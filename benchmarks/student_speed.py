@@ -30,7 +30,7 @@ from mmmimic.utils.benchmark import (
     predict_ms,
     write_json,
 )
-from mmmimic.utils.cli import positive_int
+from mmmimic.utils.cli import image_size, positive_int, torch_device
 
 CONFIGS = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs')
 MODELS_TO_TIME = [
@@ -48,10 +48,11 @@ MODELS_TO_TIME = [
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--sizes', nargs='+', default=['640x480', '1500x1000'],
-                        help='input sizes WxH')
+    parser.add_argument('--sizes', nargs='+', type=image_size(32, 8192),
+                        default=['640x480', '1500x1000'],
+                        help='input sizes WxH, 32-8192 each')
     parser.add_argument('--repeats', type=positive_int, default=10)
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', type=torch_device, default='cpu')
     parser.add_argument('--quick', action='store_true',
                         help='one small size, 1 repeat (for tests)')
     add_json_arguments(parser)

@@ -154,6 +154,47 @@ def folder_path(text: str) -> str:
     return text
 
 
+def image_size(low: int = 16, high: int = 8192) -> Callable[[str], str]:
+    """An argparse ``type``: a size ``WxH`` of whole numbers in
+    ``[low, high]`` each, returned as ``'WxH'``."""
+    def parse(text: str) -> str:
+        parts = text.lower().split('x')
+        try:
+            width, height = (int(p) for p in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is not a size WxH (e.g. 640x480)') from None
+        if not (low <= width <= high and low <= height <= high):
+            raise argparse.ArgumentTypeError(
+                f'{text}: width and height must be between {low} and {high}')
+        return f'{width}x{height}'
+    parse.__name__ = 'size'
+    return parse
+
+
+def torch_device(text: str) -> str:
+    """An argparse ``type``: a device torch knows and this machine has
+    (``cpu``, ``cuda``, ``cuda:1``)."""
+    import torch
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a device (cpu, cuda, cuda:N)') from None
+    if device.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise argparse.ArgumentTypeError(
+                f'{text}: this machine has no CUDA device (use cpu)')
+        if device.index is not None and device.index >= count:
+            raise argparse.ArgumentTypeError(
+                f'{text}: this machine has {count} CUDA device(s)')
+    elif device.type != 'cpu':
+        raise argparse.ArgumentTypeError(
+            f'{text}: only cpu and cuda devices are supported')
+    return text
+
+
 #: the longest file stem accepted: most file systems allow 255 bytes per name
 #: and the stem gets a suffix
 MAX_STEM_BYTES = 200
@@ -192,4 +233,5 @@ __all__ = ['run_tool', 'UsageError', 'is_user_error', 'one_line',
            'USER_ERROR_STATUS',
            'in_range', 'int_at_least', 'finite_at_least', 'positive_int',
            'non_negative_float', 'folder_path', 'file_stem', 'stem_problem',
+           'image_size', 'torch_device',
            'MAX_STEM_BYTES']

@@ -12,31 +12,62 @@ class ConfigFileError(ValueError):
     Python/_base_ errors inside it; the message names the file and the fix."""
 
 
-#: config keys that divide or count, anywhere under ``model``: a whole
-#: number >= 1 (0 divides by zero at the first batch, after the data and
-#: the weights are loaded)
-POSITIVE_MODEL_KEYS = ('pad_size_divisor',)
+#: numbers a run divides or counts by, checked wherever they are under their
+#: section (a wrong one fails only after the data and the weights are loaded,
+#: or trains nothing in silence): section pattern -> key -> (kind, lowest,
+#: whether the lowest is allowed, an example)
+VALUE_RULES = {
+    'model': {'pad_size_divisor': (int, 1, True, 32)},
+    '*_dataloader': {'batch_size': (int, 1, True, 2),
+                     'num_workers': (int, 0, True, 2)},
+    'optim_wrapper': {'lr': (float, 0, False, 0.02),
+                      'momentum': (float, 0, True, 0.9),
+                      'weight_decay': (float, 0, True, 0.0001)},
+}
 
 
-def check_model_values(cfg) -> None:
-    """Refuse a model config holding a ``POSITIVE_MODEL_KEYS`` value that
-    is not a whole number >= 1, naming its key path (e.g.
-    ``model.data_preprocessor.pad_size_divisor=0``)."""
-    def walk(node, path):
+def _value_problem(value, kind: type, low: float, inclusive: bool
+                   ) -> Optional[str]:
+    """Why ``value`` breaks its rule, or None."""
+    import math
+    bound = f'{">=" if inclusive else ">"} {low}'
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int) or \
+                value < low or (value == low and not inclusive):
+            return f'must be a whole number {bound}'
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value) or value < low or \
+            (value == low and not inclusive):
+        return f'must be a finite number {bound}'
+    return None
+
+
+def check_config_values(cfg) -> None:
+    """Refuse a config holding a value that breaks its :data:`VALUE_RULES`
+    rule, naming its key path and a fix (e.g.
+    ``model.data_preprocessor.pad_size_divisor=0: must be a whole number >=
+    1``)."""
+    from fnmatch import fnmatch
+
+    def walk(node, path, rules):
         if isinstance(node, dict):
             for key, value in node.items():
                 where = f'{path}.{key}'
-                if key in POSITIVE_MODEL_KEYS and (
-                        isinstance(value, bool) or not isinstance(value, int)
-                        or value < 1):
-                    raise ConfigFileError(
-                        f'{where}={value!r}: must be a whole number >= 1 '
-                        f'(e.g. --cfg-options {where}=32)')
-                walk(value, where)
+                if key in rules:
+                    kind, low, inclusive, example = rules[key]
+                    problem = _value_problem(value, kind, low, inclusive)
+                    if problem:
+                        raise ConfigFileError(
+                            f'{where}={value!r}: {problem} (e.g. '
+                            f'--cfg-options {where}={example})')
+                walk(value, where, rules)
         elif isinstance(node, (list, tuple)):
             for i, value in enumerate(node):
-                walk(value, f'{path}.{i}')
-    walk(cfg.get('model') or {}, 'model')
+                walk(value, f'{path}.{i}', rules)
+    for section in list(cfg.keys()):
+        for pattern, rules in VALUE_RULES.items():
+            if fnmatch(section, pattern):
+                walk(cfg.get(section), section, rules)
 
 
 def read_config(path: str, key: str = 'CONFIG',
@@ -46,21 +77,22 @@ def read_config(path: str, key: str = 'CONFIG',
     merged, its errors turned into one :class:`ConfigFileError` naming ``key``
     (the argument) and the file; an option's text where the config holds a
     number refused (:func:`check_option_types`); with ``check``, its model
-    values checked (:func:`check_model_values`), before any data or weights
+    values checked (:func:`check_config_values`), before any data or weights
     are read. The one reader of every tool that runs a config.
 
     Raises:
         ConfigFileError: no such file, a suffix MMEngine does not read, a
             syntax error (with its line), a missing ``_base_`` or any other
-            error while the file or its bases are read; a model value that
-            would divide by zero; an option's text where a number belongs.
+            error while the file or its bases are read; a value a run
+            divides or counts by out of its range; an option's text where a
+            number belongs.
     """
     cfg = _from_file(path, key)
     if cfg_options:
         check_option_types(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if check:
-        check_model_values(cfg)
+        check_config_values(cfg)
     return cfg
 
 

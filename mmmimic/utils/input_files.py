@@ -128,5 +128,22 @@ def loaded_files(paths: Iterable[str]) -> List[str]:
     return order
 
 
+def check_image_file(path: str, key: str = 'IMAGE') -> None:
+    """Refuse an image argument that is missing, empty or not an image
+    OpenCV decodes, naming ``key`` and the file (before a model is built)."""
+    import mmcv
+
+    from .cli import UsageError
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{key} {path}: no such file')
+    try:
+        image = mmcv.imread(path)
+    except Exception:   # noqa: BLE001 (OpenCV's own error types)
+        image = None
+    if image is None or image.size == 0:
+        raise UsageError(f'{key} {path}: not an image OpenCV can read (a '
+                         'JPEG, PNG or BMP file)')
+
+
 __all__ = ['loaded_files', 'base_files', 'named_files', 'files_named_in',
-           'package_config']
+           'package_config', 'check_image_file']

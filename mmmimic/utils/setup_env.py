@@ -151,7 +151,7 @@ def run_config(args, training: bool = False):
     checked to be writable, here). ``--cfg-options`` text where the config
     holds a number is refused naming the key; with ``training``, a config
     that would train nothing (:func:`check_trains_something`); model values
-    that would divide by zero (``config_file.check_model_values``). Sets
+    values a run divides or counts by (``config_file.check_config_values``). Sets
     ``LOCAL_RANK`` from ``--local-rank`` when the launcher did not."""
     import os
     import os.path as osp

@@ -47,3 +47,39 @@ def test_options_are_merged_and_text_for_a_number_refused(tmp_path):
                        match=r'^--cfg-options train_cfg.max_iters=abc: the '
                        r'config holds a number there \(500\); give a number$'):
         read_config(str(config), cfg_options={'train_cfg.max_iters': 'abc'})
+
+
+GOOD = '''model = dict(data_preprocessor=dict(pad_size_divisor=32))
+train_dataloader = dict(batch_size=2, num_workers=2)
+test_dataloader = dict(batch_size=1, num_workers=0)
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9,
+                                    weight_decay=0.0001))
+'''
+
+
+@pytest.mark.parametrize('key, value, says', [
+    ('model.data_preprocessor.pad_size_divisor', 0, 'a whole number >= 1'),
+    ('model.data_preprocessor.pad_size_divisor', 2.5, 'a whole number >= 1'),
+    ('train_dataloader.batch_size', 0, 'a whole number >= 1'),
+    ('test_dataloader.batch_size', True, 'a whole number >= 1'),
+    ('train_dataloader.num_workers', -1, 'a whole number >= 0'),
+    ('optim_wrapper.optimizer.lr', float('nan'), 'a finite number > 0'),
+    ('optim_wrapper.optimizer.lr', 0, 'a finite number > 0'),
+    ('optim_wrapper.optimizer.lr', float('inf'), 'a finite number > 0'),
+    ('optim_wrapper.optimizer.momentum', -0.1, 'a finite number >= 0'),
+    ('optim_wrapper.optimizer.weight_decay', float('nan'),
+     'a finite number >= 0'),
+])
+def test_values_a_run_divides_or_counts_by_are_checked(tmp_path, key, value,
+                                                       says):
+    """By class: one rule table (VALUE_RULES) for the numbers a run divides
+    or counts by, wherever they sit under their section."""
+    config = tmp_path / 'c.py'
+    config.write_text(GOOD)
+    read_config(str(config))
+    with pytest.raises(ConfigFileError, match=f'^{key}={value!r}: must be '
+                       f'{says} \\(e.g. --cfg-options {key}='):
+        read_config(str(config), cfg_options={key: value})
+    # nothing checked where the rules do not apply
+    read_config(str(config), cfg_options={'custom.lr': -1}, check=True)
+    read_config(str(config), cfg_options={key: value}, check=False)

@@ -22,8 +22,14 @@ from mmengine.structures import InstanceData
 import mmmimic  # noqa: F401
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.atomic import check_destination
-from mmmimic.utils.cli import UsageError, int_at_least, positive_int
+from mmmimic.utils.cli import (
+    UsageError,
+    int_at_least,
+    positive_int,
+    torch_device,
+)
 from mmmimic.utils.config_file import read_mimic_config
+from mmmimic.utils.input_files import check_image_file
 from mmmimic.utils.model_checkpoint import load_checked_weights
 from mmmimic.visualization import save_figure
 
@@ -38,7 +44,7 @@ def parse_args() -> argparse.Namespace:
                         help='which mimicked level (index into mimic_levels)')
     parser.add_argument('--num-regions', type=positive_int, default=32,
                         help='regions to draw (top-scoring)')
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', type=torch_device, default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -108,6 +114,7 @@ def main() -> None:
     from mmdet.apis import init_detector
     from mmdet.utils import get_test_pipeline_cfg
     cfg = read_mimic_config(args.config, args.cfg_options)
+    check_image_file(args.image)
     # a PNG is replaced; an input or a file the config loads never
     check_destination(args.out, [args.config, args.checkpoint, args.image],
                       overwrite=True, flag='--out', cfg=cfg,
