@@ -1,6 +1,7 @@
 """Reading a config a user names on the command line, with one-line errors."""
+import difflib
 import os.path as osp
-from typing import Optional
+from typing import Optional, Tuple
 
 from mmengine.config import Config
 
@@ -96,10 +97,36 @@ def read_config(path: str, key: str = 'CONFIG',
     return cfg
 
 
+def runner_keys() -> Tuple[str, ...]:
+    """The top-level config keys MMEngine reads without a config holding
+    them: the ``Runner``'s ``__init__`` arguments, the ones
+    ``Runner.from_cfg`` and ``custom_imports`` add, and MMDetection's
+    test-time augmentation (``tools/test.py --tta``)."""
+    import inspect
+
+    from mmengine.runner import Runner
+    return tuple(name for name in inspect.signature(
+        Runner.__init__).parameters if name not in ('self', 'cfg')) + (
+            'runner_type', 'model_wrapper_cfg', 'compile', 'custom_imports',
+            'tta_model', 'tta_pipeline')
+
+
 def check_option_types(cfg: Config, options: dict) -> None:
-    """Refuse a ``--cfg-options`` value that is text where the config holds
-    a number (``train_cfg.max_iters=abc``): named here, not deep inside a
-    component."""
+    """Refuse a ``--cfg-options`` key whose first part is neither in the
+    config nor a key the runner reads (``trian_cfg.max_iters=5`` would be
+    added and ignored: the closest key is named), and a value that is text
+    where the config holds a number (``train_cfg.max_iters=abc``): named
+    here, not deep inside a component."""
+    known = set(cfg.keys()) | set(runner_keys())
+    for key in options:
+        top = key.split('.')[0]
+        if top not in known:
+            close = difflib.get_close_matches(top, sorted(known), n=1)
+            raise ConfigFileError(
+                f'--cfg-options {key}: the config has no {top!r} and the '
+                'runner reads no such key, so the option would change '
+                'nothing' + (f'; did you mean {close[0]}?' if close else
+                             f'; its keys: {", ".join(sorted(cfg.keys()))}'))
     for key, value in options.items():
         node, found = cfg, True
         for part in key.split('.'):

@@ -249,3 +249,32 @@ def test_a_box_entirely_outside_the_image_is_left_out_and_named(tmp_path):
         boxes = [a['bbox'] for a in json.load(f)['annotations']]
     assert boxes == [[10, 5, 20, 60], [50, 0, 30, 60]]
     assert 'Reasonable pedestrians per image' in proc.stdout
+
+
+def test_an_input_folder_as_out_dir_is_refused(tmp_path, monkeypatch):
+    """OUT_DIR never among the files the conversion reads (checked in
+    process: the same check runs first in the tool's main)."""
+    import argparse
+
+    from mmmimic.utils.cli import UsageError
+
+    from ..conftest import tool_module
+    tool = tool_module('dataset_converters', 'caltech.py')
+    raw = tmp_path / 'raw'
+    (raw / 'annotations').mkdir(parents=True)
+    (tmp_path / 'new').mkdir()
+
+    def args(out, **extra):
+        return argparse.Namespace(raw_dir=str(raw), out_dir=str(out),
+                                  **dict(dict(ann_dir=None,
+                                              new_annotations=None), **extra))
+    for out, extra, says in (
+            (raw, {}, 'is the RAW_DIR folder'),
+            (raw / 'annotations', {}, 'is the --ann-dir folder'),
+            (raw / 'annotations' / 'x', {}, 'is in the --ann-dir folder'),
+            (tmp_path / 'new', dict(new_annotations=str(tmp_path / 'new')),
+             'is the --new-annotations folder')):
+        with pytest.raises(UsageError, match=f'OUT_DIR {out}: {says}'):
+            tool.check_out_dir(args(out, **extra))
+    tool.check_out_dir(args(tmp_path / 'out'))
+    tool.check_out_dir(args(raw / 'converted'))

@@ -81,5 +81,22 @@ def test_values_a_run_divides_or_counts_by_are_checked(tmp_path, key, value,
                        f'{says} \\(e.g. --cfg-options {key}='):
         read_config(str(config), cfg_options={key: value})
     # nothing checked where the rules do not apply
-    read_config(str(config), cfg_options={'custom.lr': -1}, check=True)
+    read_config(str(config), cfg_options={'model.lr': -1}, check=True)
     read_config(str(config), cfg_options={key: value}, check=False)
+
+
+def test_an_option_that_would_change_nothing_is_refused(tmp_path):
+    """A misspelled top-level key would be added to the config and read by
+    nothing; keys of the config and keys the runner reads are accepted."""
+    config = tmp_path / 'c.py'
+    config.write_text(GOOD + 'train_cfg = dict(max_iters=5)\n')
+    with pytest.raises(ConfigFileError, match=r"^--cfg-options "
+                       r"trian_cfg.max_iters: the config has no 'trian_cfg' "
+                       r".*change nothing; did you mean train_cfg\?$"):
+        read_config(str(config), cfg_options={'trian_cfg.max_iters': 7})
+    with pytest.raises(ConfigFileError, match="no 'zzz'.*; its keys: "):
+        read_config(str(config), cfg_options={'zzz': 1})
+    cfg = read_config(str(config), cfg_options={
+        'train_cfg.max_iters': 7, 'randomness.seed': 1, 'work_dir': 'w',
+        'load_from': None, 'custom_imports.imports': ['os']})
+    assert cfg.randomness.seed == 1 and cfg.train_cfg.max_iters == 7

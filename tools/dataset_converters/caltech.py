@@ -19,11 +19,14 @@ share of images without one, the height quantiles and scales, occlusion.
 """
 import argparse
 import json
+import os
+import os.path as osp
 
 from mmmimic.datasets.caltech.convert import convert_split
 from mmmimic.datasets.caltech.positives import PositiveRule
 from mmmimic.datasets.caltech.stats import format_statistics, split_statistics
 from mmmimic.utils.cli import (
+    UsageError,
     finite_at_least,
     folder_path,
     non_negative_float,
@@ -56,8 +59,29 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def check_out_dir(args: argparse.Namespace) -> None:
+    """Refuse an OUT_DIR that is an input folder (or inside an annotation
+    folder): its images/ and annotations/ would be written among the files
+    the conversion reads."""
+    out = osp.realpath(args.out_dir)
+    inputs = (('RAW_DIR', args.raw_dir, False),
+              ('--ann-dir', args.ann_dir or
+               osp.join(args.raw_dir, 'annotations'), True),
+              ('--new-annotations', args.new_annotations, True))
+    for flag, folder, nor_inside in inputs:
+        if not folder:
+            continue
+        folder = osp.realpath(folder)
+        if out == folder or (nor_inside and out.startswith(folder + os.sep)):
+            raise UsageError(
+                f'OUT_DIR {args.out_dir}: {"is" if out == folder else "is in"}'
+                f' the {flag} folder {folder}, which the conversion reads; '
+                'choose an output folder of its own')
+
+
 def main() -> None:
     args = parse_args()
+    check_out_dir(args)
     rule = PositiveRule(min_height=args.min_height,
                         min_visibility=args.min_visibility)
     for split in args.splits:
