@@ -39,11 +39,43 @@ def declared_strides(detector: nn.Module) -> List[Tuple[str, List[float]]]:
     return found
 
 
+class _ExtractFeat(nn.Module):
+    """``detector.extract_feat`` as a module's forward (for
+    ``torch.func.functional_call``)."""
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, inputs: Tensor) -> Sequence[Tensor]:
+        return self.detector.extract_feat(inputs)
+
+
+def _dry_features(detector: nn.Module, param: Tensor,
+                  size: int) -> Sequence[Tensor]:
+    """``extract_feat`` of a zero (1, 3, size, size) image: first on the meta
+    device (shapes only, no arithmetic: milliseconds where a ResNet-50 takes
+    seconds), else, where an operator has no meta kernel or the model holds
+    tensors outside its parameters and buffers, on the model's device."""
+    from torch.func import functional_call
+    wrapper = _ExtractFeat(detector)
+    meta = {name: tensor.to('meta') for name, tensor in
+            list(wrapper.named_parameters()) + list(wrapper.named_buffers())}
+    try:
+        return functional_call(wrapper, meta,
+                               (torch.zeros((1, 3, size, size),
+                                            device='meta', dtype=param.dtype),
+                                ))
+    except Exception:   # noqa: BLE001 (any operator's own error type)
+        return detector.extract_feat(param.new_zeros((1, 3, size, size)))
+
+
 def probe_levels(detector: nn.Module, role: str = 'student'
                  ) -> Optional[List[Tuple[int, float]]]:
     """(channels, stride on its input) of each level of ``extract_feat``,
     measured by a dry forward of a zero (1, 3, S, S) image, S eight cells of
-    the coarsest declared level, and checked against every stride the config
+    the coarsest declared level (on the meta device where every operator
+    allows: :func:`_dry_features`), and checked against every stride the config
     states (:func:`declared_strides`; a level may be up to 2 cells smaller for
     valid padding).
 
@@ -73,7 +105,7 @@ def probe_levels(detector: nn.Module, role: str = 'student'
     try:
         detector.eval()
         with torch.no_grad(), torch.random.fork_rng(devices=devices):
-            feats = detector.extract_feat(param.new_zeros((1, 3, size, size)))
+            feats = _dry_features(detector, param, size)
     except RuntimeError as e:
         print_log(f'{role} levels not measured: {type(detector).__name__} '
                   f'failed on a {size}x{size} dry input ({e})',
