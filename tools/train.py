@@ -56,7 +56,7 @@ def main() -> None:
     if args.auto_scale_lr:
         auto_scale_lr = cfg.get('auto_scale_lr', None)
         if not auto_scale_lr or 'base_batch_size' not in auto_scale_lr:
-            raise RuntimeError(
+            raise UsageError(
                 '--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
                 'base_batch_size=N)` in the config, with N the total batch size '
                 'the learning rate was tuned for.')

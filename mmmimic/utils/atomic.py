@@ -59,6 +59,10 @@ class DestinationError(ValueError):
     """A tool refuses to write a file; says why and what to do."""
 
 
+#: the longest file name most file systems allow (bytes)
+MAX_NAME_BYTES = 255
+
+
 def check_destination(out: str, inputs: Sequence[str] = (),
                       overwrite: bool = False,
                       suffix: Union[str, Tuple[str, ...]] = '',
@@ -67,7 +71,8 @@ def check_destination(out: str, inputs: Sequence[str] = (),
     something: over one of the tool's ``inputs`` or a file they load (a
     config's ``_base_`` chain, the configs and checkpoints it names:
     :func:`~.input_files.loaded_files`), even with ``overwrite``; over an
-    existing file unless ``overwrite``; onto a folder; or without the
+    existing file unless ``overwrite``; onto a folder; under a name longer
+    than file systems allow (``MAX_NAME_BYTES``); or without the
     ``suffix`` the output needs (one, or a tuple of those allowed; any case).
     ``cfg``: the config the tool runs, ``--cfg-options`` merged, whose named
     files (annotation files under a ``data_root`` given on the command line,
@@ -79,6 +84,11 @@ def check_destination(out: str, inputs: Sequence[str] = (),
     from .input_files import files_named_in, loaded_files
     if osp.isdir(out):
         raise DestinationError(f'{out} is a folder; give the file to write')
+    name_bytes = len(osp.basename(out).encode('utf-8', 'surrogateescape'))
+    if name_bytes > MAX_NAME_BYTES:
+        raise DestinationError(
+            f'{out[:40]}...: a file name of {name_bytes} bytes; file systems '
+            f'allow at most {MAX_NAME_BYTES}: give a shorter name')
     given = {osp.abspath(p) for p in inputs if p}
     loaded = loaded_files(inputs)
     if cfg is not None:

@@ -9,7 +9,9 @@ package's errors (a checkpoint, pickle, destination, dataset, export or config
 error), a missing or unreadable file, or a ``ValueError`` / ``KeyError`` /
 ``TypeError`` raised by mmmimic's own checks or MMEngine's config and registry
 code (a bad value, an unknown key or type) -- is printed as ``TOOL: message``
-and the tool exits with status 2; Ctrl-C is one line and status 130.
+and the tool exits with status 2, after the cleanups the run registered
+(:func:`on_refusal`: what it added to its work dir) have run, so that a
+refused run leaves nothing; Ctrl-C is one line and status 130.
 Anything else is a bug and keeps its traceback, as does every error with
 ``--debug`` on the command line (removed before the tool parses its
 arguments) or ``MMMIMIC_DEBUG=1`` in the environment.
@@ -19,7 +21,7 @@ import math
 import os
 import os.path as osp
 import sys
-from typing import Callable, Optional, Tuple, Type
+from typing import Callable, List, Optional, Tuple, Type
 
 #: raised by these files, a ValueError / KeyError / TypeError is a check of
 #: user input (mmmimic's own checks, MMEngine's config and registry)
@@ -32,6 +34,17 @@ USER_CHECK_PATHS = (
 USER_ERROR_STATUS = 2
 #: exit status after Ctrl-C (128 + SIGINT, as a shell reports it)
 INTERRUPTED_STATUS = 130
+
+
+#: called, in order, when run_tool ends a run on a user error (each
+#: removes what the run made before it was refused)
+_ON_REFUSAL: List[Callable[[], None]] = []
+
+
+def on_refusal(clean: Callable[[], None]) -> None:
+    """Have ``clean()`` called if this tool run ends on a user error, before
+    the error is printed (a cleanup's own failure is ignored)."""
+    _ON_REFUSAL.append(clean)
 
 
 class UsageError(Exception):
@@ -94,6 +107,7 @@ def run_tool(main: Callable[[], object], name: str = '') -> None:
     debug = '--debug' in sys.argv[1:] or \
         os.environ.get('MMMIMIC_DEBUG', '') not in ('', '0')
     sys.argv = [sys.argv[0]] + [a for a in sys.argv[1:] if a != '--debug']
+    _ON_REFUSAL.clear()   # (only this run's cleanups)
     try:
         main()
     except KeyboardInterrupt as interrupt:
@@ -106,8 +120,15 @@ def run_tool(main: Callable[[], object], name: str = '') -> None:
     except Exception as error:   # noqa: BLE001 (sorted into user or bug)
         if debug or not is_user_error(error):
             raise
+        while _ON_REFUSAL:
+            try:
+                _ON_REFUSAL.pop(0)()
+            except OSError:
+                pass
         print(f'{name}: {one_line(error)}', file=sys.stderr)
         sys.exit(USER_ERROR_STATUS)
+    finally:
+        _ON_REFUSAL.clear()
 
 
 def in_range(kind: type, low: float, high: Optional[float] = None
@@ -229,7 +250,7 @@ positive_int = int_at_least(1)
 #: tolerances and thresholds: finite, >= 0
 non_negative_float = finite_at_least(0.0)
 
-__all__ = ['run_tool', 'UsageError', 'is_user_error', 'one_line',
+__all__ = ['run_tool', 'UsageError', 'on_refusal', 'is_user_error', 'one_line',
            'USER_ERROR_STATUS',
            'in_range', 'int_at_least', 'finite_at_least', 'positive_int',
            'non_negative_float', 'folder_path', 'file_stem', 'stem_problem',

@@ -113,9 +113,12 @@ def checked_dict_action(base):
 
 
 def check_work_dir(work_dir: str) -> None:
-    """The work dir can be made and written, or one line naming it."""
+    """The work dir can be made and written, or one line naming it; what
+    this run adds to it is removed again if the run is refused
+    (:func:`clean_work_dir_on_refusal`)."""
     import os
     import tempfile
+    clean_work_dir_on_refusal(work_dir)
     try:
         os.makedirs(work_dir, exist_ok=True)
         with tempfile.TemporaryFile(dir=work_dir):
@@ -125,6 +128,45 @@ def check_work_dir(work_dir: str) -> None:
         raise UsageError(f'work dir {work_dir}: cannot write there '
                          f'({err.strerror or err}); pass --work-dir with a '
                          'folder you can write') from None
+
+
+#: what a run leaves in its work dir that shows it ran (then nothing of it
+#: is removed on a refusal)
+RAN_MARKERS = ('last_checkpoint', '.pth')
+
+
+def clean_work_dir_on_refusal(work_dir: str) -> None:
+    """On a refusal that ends the tool (:func:`~.cli.run_tool`), remove what
+    this run added to ``work_dir`` (MMEngine's ``<timestamp>/`` log folder,
+    its config copy; the work dir itself if this run made it), unless a
+    checkpoint shows that it trained; what was there before is kept."""
+    import os
+    import os.path as osp
+    import shutil
+
+    from .cli import on_refusal
+    existed = osp.isdir(work_dir)
+    before = set(os.listdir(work_dir)) if existed else set()
+
+    def clean() -> None:
+        if not osp.isdir(work_dir):
+            return
+        added = [osp.join(work_dir, n) for n in
+                 sorted(set(os.listdir(work_dir)) - before)]
+        for path in added:
+            names = [path] if not osp.isdir(path) else [
+                osp.join(root, n) for root, _, files in os.walk(path)
+                for n in files]
+            if any(n.endswith(RAN_MARKERS) for n in names):
+                return
+        for path in added:
+            if osp.isdir(path) and not osp.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.remove(path)
+        if not existed and not os.listdir(work_dir):
+            os.rmdir(work_dir)
+    on_refusal(clean)
 
 
 def check_trains_something(cfg) -> None:
@@ -150,8 +192,8 @@ def run_config(args, training: bool = False):
     line, else the config, else ``./work_dirs/<config name>`` (made, and
     checked to be writable, here). ``--cfg-options`` text where the config
     holds a number is refused naming the key; with ``training``, a config
-    that would train nothing (:func:`check_trains_something`); model values
-    values a run divides or counts by (``config_file.check_config_values``). Sets
+    that would train nothing (:func:`check_trains_something`); values a run
+    divides or counts by (``config_file.check_config_values``). Sets
     ``LOCAL_RANK`` from ``--local-rank`` when the launcher did not."""
     import os
     import os.path as osp

@@ -44,6 +44,10 @@ CASES = {
         [tool('test.py'), STUDENT, '{tmp}/damaged.pth', '--work-dir',
          '{tmp}/w', '--cfg-options', 'model.type=mmdet.FasterRCNNN'],
         'FasterRCNNN'),
+    'test: no test data (refused after the runner is made)': (
+        [tool('test.py'), STUDENT, '{tmp}/damaged.pth', '--work-dir',
+         '{tmp}/w', '--cfg-options',
+         'test_dataloader.dataset.data_root={tmp}/nodata/'], 'nodata'),
     'compare_predictions: missing dump': (
         [tool('analysis_tools', 'compare_predictions.py'), '{tmp}/a.pkl',
          '{tmp}/b.pkl'], 'a.pkl'),
@@ -65,6 +69,8 @@ def test_a_users_mistake_is_one_line(case, tmp_path):
     assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
     lines = [line for line in proc.stderr.splitlines() if says in line]
     assert len(lines) == 1, proc.stderr[-3000:]
+    # a refused run leaves nothing: no work dir, no log folder in it
+    assert not (tmp_path / 'w').exists(), os.listdir(tmp_path / 'w')
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -44,6 +44,14 @@ def test_check_destination_refuses_what_the_inputs_load(out, overwrite):
         check_destination(out, [MIMIC], overwrite=overwrite)
 
 
+def test_a_name_longer_than_file_systems_allow_is_refused(tmp_path):
+    out = str(tmp_path / ('x' * 252 + '.pkl'))
+    with pytest.raises(DestinationError, match='a file name of 256 bytes; '
+                       'file systems allow at most 255'):
+        check_destination(out, [MIMIC], overwrite=True)
+    check_destination(str(tmp_path / ('x' * 251 + '.pkl')), [MIMIC])
+
+
 def run(*argv):
     return subprocess.run([sys.executable] + list(argv), capture_output=True,
                           text=True, cwd=REPO_ROOT)
