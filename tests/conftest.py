@@ -3,6 +3,7 @@ import json
 import os
 import os.path as osp
 import sys
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -51,6 +52,65 @@ def tool_module(*parts: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class ToolRun(NamedTuple):
+    """What :func:`run_tool_in_process` saw: as ``subprocess.run`` gives."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_tool_in_process(argv, cwd: str = REPO_ROOT) -> ToolRun:
+    """``python ARGV`` (a tool under tools/ or benchmarks/) run in this
+    process: its ``__main__`` through ``run_tool``, with sys.argv, sys.path,
+    the working folder and the environment restored after it. Its exit status
+    and what it printed, as a subprocess would give them (an exception that
+    escapes is printed with its traceback, status 1), without paying the
+    imports again: for tests of refusals, which end before any real work.
+    MMEngine's global instances the run made (loggers, visualizers, message
+    hubs, default scopes) are dropped after it, as its process would be."""
+    import contextlib
+    import io
+    import runpy
+    import traceback
+
+    from mmengine.utils import ManagerMixin
+
+    def managed(cls=ManagerMixin):   # MMEngine's global instances by class
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from managed(sub)
+    instances = {cls: dict(cls._instance_dict) for cls in managed()
+                 if '_instance_dict' in vars(cls)}
+    out, err = io.StringIO(), io.StringIO()
+    saved = (sys.argv, list(sys.path), os.getcwd(), dict(os.environ))
+    sys.argv = [str(a) for a in argv]
+    code = 0
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                runpy.run_path(sys.argv[0], run_name='__main__')
+            except SystemExit as end:
+                code = end.code if isinstance(end.code, int) else (
+                    0 if end.code is None else 1)
+                if not isinstance(end.code, (int, type(None))):
+                    print(end.code, file=sys.stderr)
+            except Exception:   # noqa: BLE001 (as Python itself prints it)
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv, sys.path[:] = saved[0], saved[1]
+        os.chdir(saved[2])
+        os.environ.clear()
+        os.environ.update(saved[3])
+        # the run's loggers, visualizers and message hubs go with it
+        for cls in managed():
+            if '_instance_dict' in vars(cls):
+                cls._instance_dict.clear()
+                cls._instance_dict.update(instances.get(cls, {}))
+    return ToolRun(code, out.getvalue(), err.getvalue())
 
 
 def write_tiny_coco(root: str, num_train: int = 4, num_val: int = 2,

@@ -12,7 +12,7 @@ import pytest
 
 from mmmimic.utils.cli import USER_ERROR_STATUS, is_user_error, one_line
 
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, run_tool_in_process
 
 DEMO = osp.join(REPO_ROOT, 'configs', 'demo')
 MIMIC = osp.join(DEMO, 'mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py')
@@ -54,9 +54,13 @@ CASES = {
 }
 
 
-def run(args, tmp_path, *extra):
+def run(args, tmp_path, *extra, subprocess_run: bool = False):
+    """The tool as a user runs it: in this process (the same run_tool, the
+    imports paid once), or with ``subprocess_run`` a new Python."""
     (tmp_path / 'damaged.pth').write_bytes(b'not a checkpoint at all')
     argv = [a.replace('{tmp}', str(tmp_path)) for a in args] + list(extra)
+    if not subprocess_run:
+        return run_tool_in_process(argv)
     return subprocess.run([sys.executable] + argv, capture_output=True,
                           text=True, cwd=REPO_ROOT)
 
@@ -75,7 +79,7 @@ def test_a_users_mistake_is_one_line(case, tmp_path):
 
 def test_debug_shows_the_traceback(tmp_path):
     args, says = CASES['export_onnx: damaged checkpoint']
-    proc = run(args, tmp_path, '--debug')
+    proc = run(args, tmp_path, '--debug', subprocess_run=True)
     assert proc.returncode != 0
     assert 'Traceback' in proc.stderr and says in proc.stderr
 
