@@ -5,8 +5,6 @@ a dump reads it through that check (one variant each, as a user runs it)."""
 import copy
 import os.path as osp
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,7 +17,7 @@ from mmmimic.evaluation import (
 )
 from mmmimic.utils.cli import USER_ERROR_STATUS
 
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, run_tool_in_process
 
 TOOLS = osp.join(REPO_ROOT, 'tools', 'analysis_tools')
 
@@ -123,8 +121,7 @@ def run_demo_reader(path: str, tmp_path) -> str:
 def tool_reader(*args):
     def read(path: str, tmp_path) -> str:
         argv = [a.replace('PKL', path) for a in args]
-        proc = subprocess.run([sys.executable] + argv, capture_output=True,
-                              text=True, cwd=str(tmp_path))
+        proc = run_tool_in_process(argv, cwd=str(tmp_path))
         assert proc.returncode == USER_ERROR_STATUS, proc.stderr[-2000:]
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and 'Traceback' not in proc.stderr, \

@@ -3,15 +3,13 @@ destination that is an input or a file the inputs load (a config's _base_
 chain, the configs and checkpoints it names), with or without --overwrite,
 before any work. A new writer is covered by adding it to WRITERS."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
 from mmmimic.utils.atomic import DestinationError, check_destination
 from mmmimic.utils.input_files import loaded_files
 
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, run_tool_in_process
 
 DEMO = osp.join(REPO_ROOT, 'configs', 'demo')
 MIMIC = osp.join(DEMO, 'mimic_faster-rcnn_mobilenetv2-w0.5-w1.0_demo-caltech.py')
@@ -53,8 +51,9 @@ def test_a_name_longer_than_file_systems_allow_is_refused(tmp_path):
 
 
 def run(*argv):
-    return subprocess.run([sys.executable] + list(argv), capture_output=True,
-                          text=True, cwd=REPO_ROOT)
+    # in this process, from the repository root, as run_tool ends it
+    return run_tool_in_process([osp.join(REPO_ROOT, argv[0])] +
+                               list(argv[1:]))
 
 
 #: each writer's command with its output on something the inputs load
@@ -119,7 +118,7 @@ def test_no_writer_overwrites_what_its_inputs_load(writer, tmp_path):
     (tmp_path / 'annotations' / 'train-10x.json').write_text('{}')
     before = {p: open(p).read() for p in (SHARED_BASE, STUDENT)}
     proc = run(*WRITERS[writer](tmp_path))
-    assert proc.returncode != 0
+    assert proc.returncode == 2, proc.stderr[-2000:]
     assert 'does not allow this' in proc.stderr, proc.stderr[-2000:]
     assert 'Traceback' not in proc.stderr
     assert (tmp_path / 'ck.pkl').read_bytes() == b'the checkpoint under test'

@@ -5,8 +5,6 @@ reader is covered by adding it to READERS."""
 import os
 import os.path as osp
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,7 +16,7 @@ from mmmimic.utils.safe_pickle import (
     safe_load_pickle,
 )
 
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, run_tool_in_process
 
 
 class RunsCode:
@@ -63,8 +61,7 @@ def read_with_run_demo(path: str, tmp_path) -> None:
 def cli(*args):
     def read(path: str, tmp_path) -> None:
         argv = [a.replace('PKL', path) for a in args]
-        proc = subprocess.run([sys.executable] + argv, capture_output=True,
-                              text=True, cwd=str(tmp_path))
+        proc = run_tool_in_process(argv, cwd=str(tmp_path))
         if proc.returncode != 0:
             # one line, the tool's own message (no traceback)
             lines = proc.stderr.strip().splitlines()

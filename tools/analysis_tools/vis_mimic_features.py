@@ -114,11 +114,11 @@ def main() -> None:
     from mmdet.apis import init_detector
     from mmdet.utils import get_test_pipeline_cfg
     cfg = read_mimic_config(args.config, args.cfg_options)
-    check_image_file(args.image)
     # a PNG is replaced; an input or a file the config loads never
     check_destination(args.out, [args.config, args.checkpoint, args.image],
                       overwrite=True, flag='--out', cfg=cfg,
                       suffix='.png')
+    check_image_file(args.image)
     # weights through the safe loader (a pickle that would run code is
     # refused, another model's checkpoint named), not mmengine's
     model = init_detector(cfg, None, device=args.device)
