@@ -13,7 +13,7 @@ from mmengine.registry import DefaultScope
 
 from mmmimic.registry import MODELS
 
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, run_tool_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -59,8 +59,7 @@ def test_mixing_config_trains_with_mmdetections_train_script(tiny_coco,
 
 
 def make(args, cwd):
-    return subprocess.run([sys.executable, MAKE] + args, capture_output=True,
-                          text=True, cwd=cwd)
+    return run_tool_in_process([MAKE] + args, cwd=cwd)
 
 
 def build_written(path):
