@@ -132,11 +132,28 @@ def test_refuses_other_layouts_and_writes_nothing(tmp_path, damage):
     assert not (tmp_path / 'out').exists() or not os.listdir(tmp_path / 'out')
 
 
+class RunsCode:
+    """Unpickling this would call os.getcwd (any code)."""
+
+    def __reduce__(self):
+        return (os.getcwd, ())
+
+
 def test_refuses_non_state_dicts_and_wrong_hash(tmp_path):
     text = tmp_path / 'notes.txt'
     text.write_text('not a checkpoint')
-    with pytest.raises(converter.ConversionError, match='not a PyTorch state'):
+    from mmmimic.utils.safe_load import (
+        CheckpointNotFoundError,
+        DamagedCheckpointError,
+        UnsafeCheckpointError,
+    )
+    with pytest.raises(DamagedCheckpointError, match="SRC=.*notes.txt"):
         converter.convert_file(str(text), str(tmp_path / 'a.pth'))
+    planted = tmp_path / 'planted.pt'
+    torch.save({'x': RunsCode()}, planted)
+    with pytest.raises(UnsafeCheckpointError, match="SRC=.*planted.pt"):
+        converter.convert_file(str(planted), str(tmp_path / 'e.pth'))
+    planted.unlink()
     tensor = tmp_path / 'tensor.pt'
     torch.save(torch.zeros(3), tensor)
     with pytest.raises(converter.ConversionError, match='not a state dict'):
@@ -146,7 +163,7 @@ def test_refuses_non_state_dicts_and_wrong_hash(tmp_path):
     with pytest.raises(converter.ConversionError, match='SHA-256'):
         converter.convert_file(str(src), str(tmp_path / 'c.pth'),
                                sha256='0' * 64)
-    with pytest.raises(converter.ConversionError, match='does not exist'):
+    with pytest.raises(CheckpointNotFoundError, match='SRC=.*: no such file'):
         converter.convert_file(str(tmp_path / 'nope.pt'),
                                str(tmp_path / 'd.pth'))
     assert sorted(p.name for p in tmp_path.iterdir()) == [

@@ -155,14 +155,11 @@ def convert(state: Dict[str, torch.Tensor],
 
 
 def load_source(path: str) -> Dict[str, torch.Tensor]:
-    if not osp.isfile(path):
-        raise ConversionError(f'SRC {path} does not exist')
-    try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:  # damaged files and non-tensor pickles alike
-        raise ConversionError(
-            f'SRC {path} is not a PyTorch state dict that loads with '
-            f'weights_only=True ({type(e).__name__}: {str(e)[:200]})') from None
+    """The source's tensors, through the package's one checkpoint reader
+    (nothing in the file runs; a missing, damaged or code-running file is a
+    ``CheckpointError`` naming SRC)."""
+    from mmmimic.utils.safe_load import safe_load_checkpoint
+    state = safe_load_checkpoint(path, key='SRC')
     if isinstance(state, dict) and 'state_dict' in state and isinstance(
             state['state_dict'], dict):
         state = state['state_dict']
