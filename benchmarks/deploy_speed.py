@@ -258,8 +258,16 @@ def main() -> None:
                 ort_stages = stage_profile(path, feed, args.rounds,
                                            args.threads)
                 row['stages'] = dict(PyTorch=pt, ONNX_Runtime=ort_stages)
-                for runtime, stages in (('PyTorch', pt),
-                                        ('ONNX Runtime', ort_stages)):
+                profiled = [('PyTorch', pt), ('ONNX Runtime', ort_stages)]
+                if 'int8_path' in stats[name]:   # the INT8 file just timed
+                    int8_path = stats[name]['int8_path']
+                    feed = onnx_predict_fn(onnx_session(int8_path, 1),
+                                           image).prepare
+                    row['stages']['ONNX_Runtime_INT8'] = stage_profile(
+                        int8_path, feed, args.rounds, args.threads)
+                    profiled.append(('ONNX Runtime INT8',
+                                     row['stages']['ONNX_Runtime_INT8']))
+                for runtime, stages in profiled:
                     stage_rows.append([size, name, runtime] + [
                         stages[s] for s in STAGES] + [
                             stages.get(UNMAPPED, 0.0), sum(stages.values())])
@@ -273,7 +281,8 @@ def main() -> None:
     print(f'{cpu_description()}, {args.threads} thread(s); batch 1, '
           f'preprocessing included; ms: median [interquartile range] of '
           f'{args.rounds} interleaved rounds; speed-up over the FP32 '
-          f'{models[0][0]} (INT8: over its FP32 ONNX Runtime time)')
+          f'{models[0][0]} in the same runtime (INT8: over the FP32 '
+          f'{models[0][0]} in ONNX Runtime)')
     header = ['input', 'model']
     for runtime in RUNTIMES.values():
         if any(runtime in r for r in results):
@@ -287,7 +296,7 @@ def main() -> None:
         print(markdown_table(['input', 'runtime', 'model', 'model',
                               'difference %', 'spread %'], checks))
     print('\nms per stage (PyTorch: the graph\'s steps in eager mode; ONNX '
-          'Runtime: profiler kernel times)')
+          'Runtime, FP32 and INT8: profiler kernel times)')
     print(markdown_table(['input', 'model', 'runtime'] + list(STAGES) +
                          [UNMAPPED, 'sum'], stage_rows))
     write_json(args.json, dict(threads=args.threads, rounds=args.rounds,
