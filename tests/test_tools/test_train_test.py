@@ -9,7 +9,12 @@ import torch
 
 from mmmimic.utils.cli import USER_ERROR_STATUS
 
-from ..conftest import REPO_ROOT, TINY_CONFIG, tiny_data_options
+from ..conftest import (
+    REPO_ROOT,
+    TINY_CONFIG,
+    run_tool_in_process,
+    tiny_data_options,
+)
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
@@ -164,9 +169,9 @@ def test_a_config_that_cannot_be_read_is_one_line(tmp_path):
                              'error in broken.py, line 1')):
         for tool in (TRAIN, TEST):
             extra = [] if tool == TRAIN else ['missing.pth']
-            proc = subprocess.run([sys.executable, tool, config] + extra,
-                                  cwd=str(tmp_path), capture_output=True,
-                                  text=True)
-            assert proc.returncode != 0
+            proc = run_tool_in_process([tool, config] + extra,
+                                       cwd=str(tmp_path))
+            assert proc.returncode == 2
             assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
-            assert proc.stderr.strip().splitlines()[-1].startswith(message)
+            assert proc.stderr.strip().splitlines()[-1].startswith(
+                f'{osp.basename(tool)}: {message}'), proc.stderr[-2000:]
