@@ -26,20 +26,44 @@ SHARED_FIXTURES = osp.join(REPO_ROOT, '..', 'shared', 'fixtures')
 TINY_CONFIG = osp.join(REPO_ROOT, 'tests', 'data', 'tiny_faster-rcnn_coco.py')
 
 
+def _managed_classes():
+    """MMEngine's classes of global named instances (``ManagerMixin``: the
+    default scope, loggers, message hubs, visualizers), each with its own
+    ``_instance_dict``."""
+    from mmengine.utils import ManagerMixin
+    found, todo = [], [ManagerMixin]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if '_instance_dict' in vars(sub):
+                found.append(sub)
+    return found
+
+
+def snapshot_instances() -> dict:
+    return {cls: dict(cls._instance_dict) for cls in _managed_classes()}
+
+
+def restore_instances(before: dict) -> None:
+    for cls in _managed_classes():
+        cls._instance_dict.clear()
+        cls._instance_dict.update(before.get(cls, {}))
+
+
 @pytest.fixture(autouse=True)
-def _default_scope_restored():
-    """Each test leaves MMEngine's default scope as it found it.
+def _global_instances_restored():
+    """Each test leaves MMEngine's global instances as it found them.
 
     A Runner or ``register_all_modules`` inside a test makes a new
-    ``DefaultScope`` current for the rest of the process; under pytest-xdist
-    the next test in that worker is anyone's, and scoped type names such as
+    ``DefaultScope`` current for the rest of the process, and a Runner's
+    visualizer and logger, found again by name, would write into that
+    test's (removed) work dir; under pytest-xdist the next test in that
+    worker is anyone's, and scoped type names such as
     ``mmdet.LoadImageFromFile`` resolve differently in ``mmdet``'s scope.
     """
-    from mmengine.registry import DefaultScope
-    before = list(DefaultScope._instance_dict.items())
+    before = snapshot_instances()
     yield
-    DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(before)
+    restore_instances(before)
 
 
 def tool_module(*parts: str):
@@ -75,14 +99,7 @@ def run_tool_in_process(argv, cwd: str = REPO_ROOT) -> ToolRun:
     import runpy
     import traceback
 
-    from mmengine.utils import ManagerMixin
-
-    def managed(cls=ManagerMixin):   # MMEngine's global instances by class
-        for sub in cls.__subclasses__():
-            yield sub
-            yield from managed(sub)
-    instances = {cls: dict(cls._instance_dict) for cls in managed()
-                 if '_instance_dict' in vars(cls)}
+    instances = snapshot_instances()
     out, err = io.StringIO(), io.StringIO()
     saved = (sys.argv, list(sys.path), os.getcwd(), dict(os.environ))
     sys.argv = [str(a) for a in argv]
@@ -106,10 +123,7 @@ def run_tool_in_process(argv, cwd: str = REPO_ROOT) -> ToolRun:
         os.environ.clear()
         os.environ.update(saved[3])
         # the run's loggers, visualizers and message hubs go with it
-        for cls in managed():
-            if '_instance_dict' in vars(cls):
-                cls._instance_dict.clear()
-                cls._instance_dict.update(instances.get(cls, {}))
+        restore_instances(instances)
     return ToolRun(code, out.getvalue(), err.getvalue())
 
 

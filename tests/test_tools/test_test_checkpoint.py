@@ -36,8 +36,16 @@ def model_checkpoint(config, path, drop=(), options=()):
 
 
 def run_test(monkeypatch, args):
+    """``tools/test.py ARGS`` in this process; MMEngine's global instances
+    of the run (its visualizer, bound to its work dir) dropped after it, as
+    its process would drop them."""
+    from ..conftest import restore_instances, snapshot_instances
+    before = snapshot_instances()
     monkeypatch.setattr(sys, 'argv', [TEST] + args)
-    runpy.run_path(TEST, run_name='__main__')
+    try:
+        runpy.run_path(TEST, run_name='__main__')
+    finally:
+        restore_instances(before)
 
 
 def refused(monkeypatch, capsys, args, pattern):
