@@ -13,12 +13,19 @@ class ConfigFileError(ValueError):
     Python/_base_ errors inside it; the message names the file and the fix."""
 
 
-#: numbers a run divides or counts by, checked wherever they are under their
-#: section (a wrong one fails only after the data and the weights are loaded,
-#: or trains nothing in silence): section pattern -> key -> (kind, lowest,
-#: whether the lowest is allowed, an example)
+#: numbers a run divides, counts or weighs by, checked wherever they are under
+#: their section (a wrong one fails only after the data and the weights are
+#: loaded, or trains nothing, or the wrong thing, in silence): section pattern
+#: -> key -> (kind, lowest, whether the lowest is allowed, an example). Loss
+#: weights (the mimic terms' and MMDetection's own) and softening temperatures
+#: are checked here too, before the runner logs the config and builds the
+#: model; the mimic terms check theirs again when built from Python.
 VALUE_RULES = {
-    'model': {'pad_size_divisor': (int, 1, True, 32)},
+    'model': {'pad_size_divisor': (int, 1, True, 32),
+              'loss_weight': (float, 0, True, 1.0),
+              'cls_weight': (float, 0, True, 1.0),
+              'reg_weight': (float, 0, True, 1.0),
+              'temperature': (float, 0, False, 1.0)},
     '*_dataloader': {'batch_size': (int, 1, True, 2),
                      'num_workers': (int, 0, True, 2)},
     'optim_wrapper': {'lr': (float, 0, False, 0.02),
