@@ -24,6 +24,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import warnings
 import zipfile
 from typing import IO, Any, List, Optional, Union
 from urllib.parse import urlparse
@@ -81,7 +82,12 @@ def _torch_load(source: Union[str, IO[bytes]], map_location: Any,
                 method: str) -> Any:
     if method == 'weights_only':
         allow_mmengine_checkpoint_globals()
-        return torch.load(source, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns of a legacy pickle's protocol before refusing or
+            # reading it; what matters (refused, and why) is said by us
+            warnings.filterwarnings('ignore', message='Detected pickle protocol')
+            return torch.load(source, map_location=map_location,
+                              weights_only=True)
     return torch.load(source, map_location=map_location, weights_only=False,
                       pickle_module=restricted_pickle)
 
