@@ -68,6 +68,7 @@ from mmmimic.demo.results import DemoResults  # noqa: E402
 from mmmimic.demo.runs import (  # noqa: E402
     ABLATIONS,
     RUNS,
+    check_row_options,
     condition,
     condition_work_dir,
     default_work_dir,
@@ -174,6 +175,17 @@ def check_args(parser: argparse.ArgumentParser,
     if args.row_options and not args.ablations:
         parser.error('--row-options change the rows named by --ablations; '
                      'name at least one')
+    if args.row_options:
+        try:
+            check_row_options(args.ablations, args.row_options)
+        except ValueError as error:
+            parser.error(f'--row-options {" ".join(args.row_options)}: '
+                         f'{error}')
+    if args.teacher_seed is not None and not args.train_teacher and \
+            args.data_variant == 'dense':
+        parser.error(f'--teacher-seed {args.teacher_seed}: the shipped teacher '
+                     'is used (its seed is fixed); add --train-teacher to train '
+                     'one with this seed')
     results = osp.join(default_work_dir(args), 'results.json')
     if args.report_only and not osp.isfile(results):
         parser.error(f'--report-only: {results} is not there; it reports what '

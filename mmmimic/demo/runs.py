@@ -109,6 +109,36 @@ def row_config(row: Row) -> Config:
     return cfg
 
 
+def check_row_options(ablations: Sequence[str],
+                      options: Sequence[str]) -> None:
+    """Build each named row with ``options`` merged (``--row-options``), as
+    its training would, so that a value out of range, a key the model does
+    not take or a misspelled section is refused before any other row trains.
+    The teacher's weights are not read.
+
+    Raises:
+        ValueError: naming the row and the problem.
+    """
+    from mmmimic.registry import build_in_config_scope
+    from mmmimic.utils import register_all_modules
+    from mmmimic.utils.compat import parse_cfg_option_value
+    from mmmimic.utils.config_file import read_config
+    register_all_modules(init_default_scope=False)
+    parsed = {key: parse_cfg_option_value(value)
+              for key, value in (o.split('=', 1) for o in options)}
+    for name in ablations:
+        config = osp.join(ABLATION_DIR, f'{name}.py')
+        try:
+            cfg = read_config(config, cfg_options=parsed)
+            if 'teacher_ckpt' in cfg.model:
+                cfg.model.teacher_ckpt = None
+            build_in_config_scope(cfg)
+        except (ValueError, TypeError, KeyError) as error:
+            message = error.args[0] if isinstance(error, KeyError) and \
+                error.args else error
+            raise ValueError(f'row {name}: {message}') from error
+
+
 def row_iters(args: argparse.Namespace, row: Row) -> int:
     """The row's training iterations: ``--iters``, else 8 with ``--quick``,
     else its config's."""

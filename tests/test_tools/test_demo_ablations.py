@@ -131,6 +131,17 @@ def test_a_finished_run_is_reused_and_a_changed_one_trained_again(
     (['--ablations', 'spp', 'spp'], 'each row once'),
     (['--ablations', 'spp', '--row-options', 'model.x'], 'KEY=VALUE'),
     (['--row-options', 'a=1'], 'name at least one'),
+    # each named row is built with its options before anything trains
+    (['--ablations', 'no_norm', '--row-options',
+      'model.mimic_loss.loss_weight=-3'],
+     'row no_norm: model.mimic_loss.loss_weight=-3: must be a finite number'),
+    (['--ablations', 'wholemap', '--row-options', 'model.mimic_levels=[(4,4)]'],
+     r'row wholemap: mimic_levels pair \(4, 4\) is out of range'),
+    (['--ablations', 'spp', '--row-options', 'model.mimic_los.loss_weight=1'],
+     r"row spp: .*unknown key\(s\) \['mimic_los'\]"),
+    (['--ablations', 'spp', '--row-options', 'modle.x=1'],
+     "row spp: .*no 'modle'.*did you mean model"),
+    (['--teacher-seed', '3'], '--teacher-seed 3: the shipped teacher is used'),
 ])
 def test_bad_arguments_are_refused_before_any_work(run_demo, argv, message,
                                                    capsys):
