@@ -48,6 +48,10 @@ CASES = {
         [tool('test.py'), STUDENT, '{tmp}/damaged.pth', '--work-dir',
          '{tmp}/w', '--cfg-options',
          'test_dataloader.dataset.data_root={tmp}/nodata/'], 'nodata'),
+    'make_mimic_config: a checkpoint given as the student config': (
+        [tool('misc', 'make_mimic_config.py'), '{tmp}/damaged.pth', STUDENT,
+         '{tmp}/t.pth', '{tmp}/o.py'],
+        'damaged.pth: not a config file'),
     'compare_predictions: missing dump': (
         [tool('analysis_tools', 'compare_predictions.py'), '{tmp}/a.pkl',
          '{tmp}/b.pkl'], 'a.pkl'),

@@ -36,7 +36,9 @@ def load_detector_config(config: TeacherConfig,
 
     Raises:
         FileNotFoundError: a path that does not resolve, naming the key.
-        ValueError: a dict that is neither a config nor a model config.
+        ValueError: a dict that is neither a config nor a model config;
+            a file MMEngine cannot read (``ConfigFileError``: another
+            suffix, a syntax error, a missing ``_base_``).
     """
     if isinstance(config, (str, Path)):
         path = str(config)
@@ -58,7 +60,9 @@ def load_detector_config(config: TeacherConfig,
                 f'{key}={path!r}: no such file. Give the detector\'s '
                 "config file (relative to the working directory), "
                 "an 'mmdet::' path, or the model dict itself.")
-        return Config.fromfile(path)
+        # another suffix, a syntax error or a missing _base_: one line
+        from mmmimic.utils.config_file import _from_file
+        return _from_file(path, key)
     if isinstance(config, (dict, ConfigDict, Config)):
         cfg = copy.deepcopy(dict(config))
         if 'model' in cfg:
