@@ -145,6 +145,44 @@ def test_labels_the_classes_do_not_know_are_refused(converted, tmp_path,
         dataset(root)
 
 
+def orphan_annotation(coco):
+    coco['annotations'][0]['image_id'] = 10 ** 9
+
+
+def non_finite_box(coco):
+    coco['annotations'][0]['bbox'][2] = float('nan')
+
+
+def negative_box(coco):
+    coco['annotations'][0]['bbox'][3] = -20.0
+
+
+def short_box(coco):
+    coco['annotations'][0]['bbox'] = [1, 2, 3]
+
+
+@pytest.mark.parametrize('change, message', [
+    (orphan_annotation, r'image_id 1000000000 is not one of the file\'s '
+     r'"images"; it would be left out silently'),
+    (non_finite_box, r'bbox \[.*nan.*\] is not four finite numbers'),
+    (negative_box, r'has a negative width or height'),
+    (short_box, r'bbox \[1, 2, 3\] is not four finite numbers'),
+], ids=['no such image', 'NaN', 'negative height', 'three numbers'])
+def test_malformed_annotations_are_refused_by_every_reader(converted,
+                                                           tmp_path, change,
+                                                           message):
+    """By class: the dataset and the metric read the same file and refuse
+    the same annotations (pycocotools would leave an orphan out, a NaN or
+    negative box would be read as a tiny one), naming it."""
+    from mmmimic.evaluation import CaltechMRMetric
+    root = write_changed(converted, tmp_path, change)
+    with pytest.raises(ValueError, match='test.json: annotation .*' + message):
+        dataset(root)
+    with pytest.raises(ValueError, match='is not a Caltech annotation file '
+                       r'\(ValueError: annotation .*' + message):
+        CaltechMRMetric(osp.join(root, 'annotations', 'test.json'))
+
+
 def test_boxes_left_out_are_counted_once(converted, tmp_path):
     import logging
 

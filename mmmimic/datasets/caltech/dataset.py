@@ -1,4 +1,6 @@
 import logging
+import math
+import numbers
 import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
@@ -30,6 +32,33 @@ def repeated_ids_message(ann_file: str, repeated: Dict[object, List[str]]
             'tools/dataset_converters/caltech.py)')
 
 
+def annotation_problem(ann: dict, image_ids) -> Optional[str]:
+    """Why one annotation of a COCO-style file cannot be used, or None: an
+    ``image_id`` that is not among the file's images (COCO's index would
+    leave it out silently), or a ``bbox`` that is not four finite numbers
+    ``[x, y, w, h]`` with ``w, h >= 0``."""
+    where = f'annotation {ann.get("id")!r}'
+    if ann.get('image_id') not in image_ids:
+        return (f'{where}: image_id {ann.get("image_id")!r} is not one of '
+                'the file\'s "images"; it would be left out silently')
+    box = ann.get('bbox')
+    if not isinstance(box, (list, tuple)) or len(box) != 4 or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool)
+            and math.isfinite(v) for v in box):
+        return (f'{where} (image_id {ann.get("image_id")!r}): bbox {box!r} '
+                'is not four finite numbers [x, y, w, h]')
+    if box[2] < 0 or box[3] < 0:
+        return (f'{where} (image_id {ann.get("image_id")!r}): bbox {box!r} '
+                'has a negative width or height (COCO boxes are [x, y, w, '
+                'h], not corners)')
+    return None
+
+
+class BadAnnotation(ValueError):
+    """Raised by :class:`UniqueIdCOCO` with :func:`annotation_problem`'s
+    message."""
+
+
 class RepeatedImageIds(ValueError):
     """Raised by :class:`UniqueIdCOCO` with the repeated ids."""
 
@@ -46,6 +75,12 @@ class UniqueIdCOCO(COCO):
         repeated = repeated_image_ids(self.dataset.get('images', []))
         if repeated:
             raise RepeatedImageIds(repeated)
+        image_ids = {image.get('id') for image in
+                     self.dataset.get('images', [])}
+        for ann in self.dataset.get('annotations', []):
+            problem = annotation_problem(ann, image_ids)
+            if problem:
+                raise BadAnnotation(problem)
         super().createIndex()
 
 
@@ -92,9 +127,10 @@ class CaltechPedestrianDataset(CocoDataset):
         """CocoDataset's list, after checking that image ids are unique.
 
         Raises:
-            ValueError: two images of ``ann_file`` share an id, or it holds
-                no image (a training would see nothing, a test would score
-                nothing).
+            ValueError: two images of ``ann_file`` share an id, an
+                annotation names no image of it or has a malformed box
+                (:func:`annotation_problem`), or it holds no image (a
+                training would see nothing, a test would score nothing).
         """
         self._skipped_boxes = 0
         try:
@@ -102,6 +138,10 @@ class CaltechPedestrianDataset(CocoDataset):
         except RepeatedImageIds as error:
             raise ValueError(repeated_ids_message(
                 self.ann_file, error.repeated)) from None
+        except BadAnnotation as error:
+            raise ValueError(
+                f'{self.ann_file}: {error}. Fix or remove it, or write the '
+                'file again with tools/dataset_converters/caltech.py') from None
         if not data_list:
             raise ValueError(
                 f'{self.ann_file}: no images in it (its "images" list is '

@@ -10,6 +10,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmmimic.datasets.caltech.dataset import (
+    annotation_problem,
     repeated_ids_message,
     repeated_image_ids,
 )
@@ -256,12 +257,12 @@ def load_caltech_annotations(ann_file: str) -> Tuple[Dict, Dict[int, List]]:
             raise ValueError('an image without a positive width and height')
         objects = defaultdict(list)
         for ann in coco['annotations']:
-            if ann['image_id'] not in images:
-                raise ValueError(f'annotation {ann.get("id")}: image_id '
-                                 f'{ann["image_id"]!r} is not in "images"')
-            if len(ann['bbox']) != 4 or not isinstance(ann['label'], str):
-                raise ValueError(f'annotation {ann.get("id")}: bbox '
-                                 f'{ann["bbox"]!r}, label {ann["label"]!r}')
+            problem = annotation_problem(ann, images)
+            if problem:
+                raise ValueError(problem)
+            if not isinstance(ann['label'], str):
+                raise ValueError(f'annotation {ann.get("id")}: label '
+                                 f'{ann["label"]!r}')
             objects[ann['image_id']].append(ann)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         found = f'{type(e).__name__}: {e}' if str(e) else type(e).__name__
