@@ -100,13 +100,18 @@ def demo_rows(ablations: Sequence[str],
 
 def row_config(row: Row) -> Config:
     """The row's config with its options merged."""
-    from mmmimic.utils.compat import parse_cfg_option_value
     cfg = Config.fromfile(row.config)
     if row.options:
-        cfg.merge_from_dict({key: parse_cfg_option_value(value) for
-                             key, value in (o.split('=', 1)
-                                            for o in row.options)})
+        cfg.merge_from_dict(parse_row_options(row.options))
     return cfg
+
+
+def parse_row_options(options: Sequence[str]) -> dict:
+    """``['key=value', ...]`` (``--row-options``) as ``--cfg-options``
+    gives them: ``{key: value}`` with numbers, lists and tuples parsed."""
+    from mmmimic.utils.compat import parse_cfg_option_value
+    return {key: parse_cfg_option_value(value)
+            for key, value in (o.split('=', 1) for o in options)}
 
 
 def check_row_options(ablations: Sequence[str],
@@ -121,11 +126,9 @@ def check_row_options(ablations: Sequence[str],
     """
     from mmmimic.registry import build_in_config_scope
     from mmmimic.utils import register_all_modules
-    from mmmimic.utils.compat import parse_cfg_option_value
     from mmmimic.utils.config_file import read_config
     register_all_modules(init_default_scope=False)
-    parsed = {key: parse_cfg_option_value(value)
-              for key, value in (o.split('=', 1) for o in options)}
+    parsed = parse_row_options(options)
     for name in ablations:
         config = osp.join(ABLATION_DIR, f'{name}.py')
         try:

@@ -61,8 +61,8 @@ def load_detector_config(config: TeacherConfig,
                 "config file (relative to the working directory), "
                 "an 'mmdet::' path, or the model dict itself.")
         # another suffix, a syntax error or a missing _base_: one line
-        from mmmimic.utils.config_file import _from_file
-        return _from_file(path, key)
+        from mmmimic.utils.config_file import read_config
+        return read_config(path, key, check=False)
     if isinstance(config, (dict, ConfigDict, Config)):
         cfg = copy.deepcopy(dict(config))
         if 'model' in cfg:
