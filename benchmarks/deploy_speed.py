@@ -2,7 +2,7 @@
 where their time goes, stage by stage.
 
     python benchmarks/deploy_speed.py [--demo-dir work_dirs/demo] [--seed 0]
-        [--models NAME=CONFIG:CHECKPOINT ...] [--sizes 640x480 1500x1000]
+        [--models NAME=CONFIG[:CHECKPOINT] ...] [--sizes 640x480 1500x1000]
         [--rounds 30] [--threads 1] [--int8] [--quick] [--json PATH]
 
 Each model is exported with ``tools/deployment/export_onnx.py``'s code at
@@ -25,7 +25,9 @@ By default the models are the demo's shipped teacher and the student alone
 and mimic student of ``--demo-dir``'s ``--seed`` run (``tools/run_demo.py``),
 on the demo's first test image resized to each size; without a demo run the
 students have their initial weights (their RoI head then sees whatever
-proposals those give: the row says so).
+proposals those give: the row says so). ``--models NAME=CONFIG`` without a
+checkpoint times a config's model with its initial weights (seeded), which is
+enough for speed: the paper's Inception-v3 pair, for instance.
 """
 import argparse
 import json
@@ -97,9 +99,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-dir', default=osp.join(REPO, 'data',
                                                        'demo_caltech'),
                         help='the demo data (its first test image)')
-    parser.add_argument('--models', nargs='+', metavar='NAME=CONFIG:CKPT',
+    parser.add_argument('--models', nargs='+', metavar='NAME=CONFIG[:CKPT]',
+                        type=model_spec,
                         help='time these instead (the first is the '
-                        'reference of the speed-ups)')
+                        'reference of the speed-ups); without :CKPT the '
+                        'model has its initial weights (seed 0)')
     parser.add_argument('--sizes', nargs='+', type=image_size(32, 8192),
                         default=['640x480', '1500x1000'],
                         help='input sizes WxH, 32-8192 each')
@@ -115,6 +119,9 @@ def parse_args() -> argparse.Namespace:
     add_json_arguments(parser)
     args = parser.parse_args()
     check_json_destination(parser, args)
+    names = [name for name, _, _ in args.models or []]
+    if len(set(names)) < len(names):
+        parser.error(f'--models: each NAME once (given: {", ".join(names)})')
     if args.rounds < 1 or args.threads < 1:
         parser.error('--rounds and --threads are at least 1')
     return args
@@ -122,6 +129,22 @@ def parse_args() -> argparse.Namespace:
 
 RUNTIMES = {'torch': 'PyTorch', 'onnx': 'ONNX Runtime',
             'int8': 'ONNX Runtime INT8'}
+
+
+def model_spec(text: str) -> tuple:
+    """``NAME=CONFIG[:CKPT]`` as (name, config, checkpoint or None); the
+    files must exist."""
+    name, eq, rest = text.partition('=')
+    if not eq or not name or not rest:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: write NAME=CONFIG or NAME=CONFIG:CHECKPOINT')
+    config, colon, ckpt = rest.rpartition(':')
+    if not colon or not config.endswith('.py'):
+        config, ckpt = rest, None
+    for path in (config, ckpt):
+        if path is not None and not osp.isfile(path):
+            raise argparse.ArgumentTypeError(f'{text!r}: {path} is not a file')
+    return name, config, ckpt
 
 
 def calibration_options(args) -> dict:
@@ -150,15 +173,19 @@ def default_models(args, tmp: str):
                         'iter_500.pth')
         config = osp.join(DEMO, config)
         if not osp.isfile(ckpt):
-            # initial weights, saved so that export and timing read them
-            # as they read a trained checkpoint
-            student = osp.join(DEMO, STUDENTS[0][1])
-            model = deployed_model_initial(student)
-            ckpt = osp.join(tmp, f'{role}_initial.pth')
-            torch.save(dict(state_dict=model.state_dict()), ckpt)
-            config, name = student, f'{name} (initial weights)'
+            config = osp.join(DEMO, STUDENTS[0][1])
+            ckpt = initial_checkpoint(config, osp.join(tmp, f'{role}.pth'))
+            name = f'{name} (initial weights)'
         models.append((name, config, ckpt))
     return models
+
+
+def initial_checkpoint(config: str, path: str) -> str:
+    """Save the deployed model of ``config`` with its initial weights to
+    ``path``, so that export and timing read it as a trained checkpoint."""
+    torch.save(dict(state_dict=deployed_model_initial(config).state_dict()),
+               path)
+    return path
 
 
 def deployed_model_initial(config: str) -> torch.nn.Module:
@@ -214,11 +241,10 @@ def main() -> None:
     totals, stage_rows, results, spreads, checks = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         if args.models:
-            models = []
-            for item in args.models:
-                name, _, rest = item.partition('=')
-                config, _, ckpt = rest.rpartition(':')
-                models.append((name, config, ckpt))
+            models = [(name, config, ckpt) if ckpt else (
+                f'{name} (initial weights)', config, initial_checkpoint(
+                    config, osp.join(tmp, f'initial{i}.pth')))
+                for i, (name, config, ckpt) in enumerate(args.models)]
         else:
             models = default_models(args, tmp)
         built = {name: deployed_model(config, ckpt)

@@ -39,6 +39,8 @@ def test_torch_device():
 #: script -> (bad flag and value); each refused by argparse, status 2
 FLAGS = [
     ('benchmarks/deploy_speed.py', ['--sizes', '0x0']),
+    ('benchmarks/deploy_speed.py', ['--models', 'teacher']),
+    ('benchmarks/deploy_speed.py', ['--models', 'a=missing.py:missing.pth']),
     ('benchmarks/student_speed.py', ['--sizes', 'abc']),
     ('benchmarks/mimic_loss.py', ['--maps', '40']),
     ('benchmarks/mimic_loss.py', ['--device', 'banana']),
