@@ -7,10 +7,10 @@ Per image (batch 1, preprocessing included; the models interleaved round
 after round, median and interquartile range of the rounds): latency,
 images per second, GFLOPs and parameters of the Inception-v3 Faster R-CNN
 teacher (on the CPU also each model as one ONNX file in ONNX Runtime, when
-onnx and onnxruntime are installed), the 1/2, 1/4 and 1/8-Inception students and the half-input 1/2
-student, with the speed-up over the teacher, at each input size. The paper's
-reference points: a 2.5x faster Inception student competitive with the teacher,
-80 FPS at 1000x1500 for its fastest student (on a GPU).
+onnx and onnxruntime are installed), the 1/2, 1/4 and 1/8-Inception students
+and the half-input 1/2 student, with the speed-up over the teacher, at each
+input size. The paper's reference points: a 2.5x faster Inception student
+competitive with the teacher, 80 FPS at 1000x1500 for its fastest student (on a GPU).
 """
 import argparse
 import importlib.util
@@ -57,7 +57,8 @@ def parse_args() -> argparse.Namespace:
                         help='timed rounds, every model once per round')
     parser.add_argument('--device', type=torch_device, default='cpu')
     parser.add_argument('--quick', action='store_true',
-                        help='one small size, 2 rounds (for tests)')
+                        help='one small size, 2 rounds, the teacher and the '
+                        '1/2 student (for tests)')
     add_json_arguments(parser)
     args = parser.parse_args()
     check_json_destination(parser, args)
@@ -71,8 +72,8 @@ def build(config: str, device: str):
     return model.to(device).eval()
 
 
-def onnx_runtime_timings(size, repeats: int, threads: int) -> dict:
-    """Each model of :data:`MODELS_TO_TIME` (initial weights, saved to a
+def onnx_runtime_timings(to_time, size, repeats: int, threads: int) -> dict:
+    """Each (name, config) of ``to_time`` (initial weights, saved to a
     temporary checkpoint) as its one ONNX file in ONNX Runtime on the CPU,
     interleaved round after round: model name -> its
     :class:`~mmmimic.utils.benchmark.Timing`."""
@@ -82,7 +83,7 @@ def onnx_runtime_timings(size, repeats: int, threads: int) -> dict:
     width, height = size
     with tempfile.TemporaryDirectory() as tmp:
         models = {}
-        for name, config in MODELS_TO_TIME:
+        for name, config in to_time:
             ckpt = osp.join(tmp, f'{len(models)}.pth')
             torch.save(dict(state_dict=build(config, 'cpu').state_dict()),
                        ckpt)
@@ -96,24 +97,25 @@ def onnx_runtime_timings(size, repeats: int, threads: int) -> dict:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    if args.quick:
-        args.sizes, args.repeats = ['160x120'], 2
+    to_time = MODELS_TO_TIME
+    if args.quick:   # the teacher and one student: every code path
+        args.sizes, args.repeats, to_time = ['160x120'], 2, MODELS_TO_TIME[:2]
     onnx = args.device == 'cpu' and all(
         importlib.util.find_spec(m) is not None
         for m in ('onnx', 'onnxruntime'))
     results, rows, spreads = [], [], []
     for size in args.sizes:
         width, height = (int(v) for v in size.split('x'))
-        ort = onnx_runtime_timings((width, height), args.repeats,
+        ort = onnx_runtime_timings(to_time, (width, height), args.repeats,
                                    torch.get_num_threads()) if onnx else {}
         models = {name: build(config, args.device)
-                  for name, config in MODELS_TO_TIME}
+                  for name, config in to_time}
         timings = interleaved_timings(
             {name: predict_fn(model, (height, width), args.device)
              for name, model in models.items()}, args.repeats,
             1 if args.quick else 2, args.device)
-        teacher = MODELS_TO_TIME[0][0]
-        for name, config in MODELS_TO_TIME:
+        teacher = to_time[0][0]
+        for name, config in to_time:
             stats = complexity(models[name], (height, width))
             ms = timings[name].median
             speedup = timings[teacher].median / ms

@@ -60,8 +60,10 @@ class Timing:
     @classmethod
     def of(cls, seconds: Sequence[float]) -> 'Timing':
         ms = sorted(1000 * s for s in seconds)
-        q1, _, q3 = statistics.quantiles(ms, n=4) if len(ms) > 1 else \
-            (ms[0], ms[0], ms[0])
+        # 'inclusive': quartiles inside the range (numpy's default); the
+        # 'exclusive' default extrapolates beyond it for a few rounds
+        q1, _, q3 = statistics.quantiles(ms, n=4, method='inclusive') \
+            if len(ms) > 1 else (ms[0], ms[0], ms[0])
         return cls(statistics.median(ms), q1, q3, ms[0], ms[-1], len(ms))
 
     @property

@@ -6,7 +6,13 @@ import sys
 import pytest
 import torch
 
-from ..conftest import REPO_ROOT, TINY_CONFIG, env_with_pythonpath, tiny_data_options
+from ..conftest import (
+    REPO_ROOT,
+    TINY_CONFIG,
+    env_with_pythonpath,
+    run_tool_in_process,
+    tiny_data_options,
+)
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
@@ -52,11 +58,10 @@ def test_teacher_then_mimic_then_resume_then_test(tiny_coco, tmp_path):
 
 
 def test_mimic_without_teacher_checkpoint_file_fails_early(tiny_coco, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, TRAIN, MIMIC_CONFIG, '--work-dir', str(tmp_path / 'w'),
+    proc = run_tool_in_process(
+        [TRAIN, MIMIC_CONFIG, '--work-dir', str(tmp_path / 'w'),
          '--cfg-options', 'model.teacher_ckpt=work_dirs/teacher/missing.pth'] +
-        tiny_data_options(tiny_coco), cwd=str(tmp_path), capture_output=True,
-        text=True)
+        tiny_data_options(tiny_coco), cwd=str(tmp_path))
     assert proc.returncode != 0
     assert "teacher_ckpt='work_dirs/teacher/missing.pth': no such file" in \
         proc.stderr

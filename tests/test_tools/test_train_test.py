@@ -57,9 +57,9 @@ def test_train_then_resume_then_test(tiny_coco, tmp_path):
 
 
 def test_test_rejects_bad_out_suffix(tiny_coco, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, TEST, TINY_CONFIG, 'missing.pth', '--out', 'r.json'],
-        cwd=str(tmp_path), capture_output=True, text=True)
+    proc = run_tool_in_process(
+        [TEST, TINY_CONFIG, 'missing.pth', '--out', 'r.json'],
+        cwd=str(tmp_path))
     assert proc.returncode != 0
     assert '--out r.json: the dump file must end in .pkl' in proc.stderr
 
@@ -73,9 +73,9 @@ def test_resume_without_a_checkpoint_is_refused_before_training(tmp_path):
              r"\(it has no last_checkpoint file\)"),
             (['--resume', str(tmp_path / 'missing.pth')],
              r'--resume .*missing.pth: no such file')):
-        proc = subprocess.run(
-            [sys.executable, TRAIN, TINY_CONFIG, '--work-dir', str(empty)] +
-            resume, cwd=str(tmp_path), capture_output=True, text=True)
+        proc = run_tool_in_process(
+            [TRAIN, TINY_CONFIG, '--work-dir', str(empty)] + resume,
+            cwd=str(tmp_path))
         assert proc.returncode != 0
         assert 'Traceback' not in proc.stderr
         assert re.search(message, proc.stderr.splitlines()[-1]), proc.stderr
@@ -95,8 +95,7 @@ class CreatesAFile:
 
 def refused(args, cwd, message):
     """train.py with ``args`` fails, its last line matching ``message``."""
-    proc = subprocess.run([sys.executable, TRAIN] + args, cwd=str(cwd),
-                          capture_output=True, text=True)
+    proc = run_tool_in_process([TRAIN] + args, cwd=str(cwd))
     assert proc.returncode == USER_ERROR_STATUS, proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
@@ -153,9 +152,8 @@ def test_resume_and_load_from_go_through_the_safe_loader(tiny_coco,
 def test_option_and_work_dir_mistakes_are_one_line(tmp_path, args, message):
     for tool in (TRAIN, TEST):
         extra = [] if tool == TRAIN else ['missing.pth']
-        proc = subprocess.run(
-            [sys.executable, tool, TINY_CONFIG] + extra + args,
-            cwd=str(tmp_path), capture_output=True, text=True)
+        proc = run_tool_in_process([tool, TINY_CONFIG] + extra + args,
+                                   cwd=str(tmp_path))
         assert proc.returncode != 0
         assert 'Traceback' not in proc.stderr, proc.stderr[-2000:]
         assert re.search(message, proc.stderr.strip().splitlines()[-1]), \

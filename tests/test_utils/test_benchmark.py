@@ -2,6 +2,7 @@
 benchmarks' --json files."""
 import json
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import ConfigDict
@@ -120,3 +121,18 @@ def test_write_json_replaces_atomically(tmp_path):
     write_json(None, dict(results=[3.5]))   # no --json: nothing written
     assert json.loads(path.read_text()) == dict(results=[2.5])
     assert [p.name for p in tmp_path.iterdir()] == ['figures.json']
+
+
+@pytest.mark.parametrize('seconds', [[0.1], [0.1, 0.3], [0.3, 0.1, 0.2],
+                                     [0.5, 0.1, 0.4, 0.2, 0.3]])
+def test_timing_quartiles_stay_inside_the_rounds(seconds):
+    from mmmimic.utils.benchmark import Timing
+    timing = Timing.of(seconds)
+    ms = sorted(1000 * s for s in seconds)
+    assert timing.low == ms[0] and timing.high == ms[-1]
+    assert ms[0] <= timing.q1 <= timing.median <= timing.q3 <= ms[-1]
+    assert timing.median == pytest.approx(1000 * float(np.median(seconds)))
+    # numpy's default (linear) quartiles
+    assert timing.q1 == pytest.approx(1000 * np.percentile(seconds, 25))
+    assert timing.q3 == pytest.approx(1000 * np.percentile(seconds, 75))
+    assert timing.rounds == len(seconds)
