@@ -219,10 +219,15 @@ def torch_stages(model, image: np.ndarray, rounds: int) -> dict:
     meta = dict(img_shape=(height, width), ori_shape=(height, width),
                 scale_factor=(1.0, 1.0))
     tensor = torch.from_numpy(image).permute(2, 0, 1).contiguous()
+    # normalised and padded, not resized: the graph resizes a half-input
+    # student's image itself (OnnxTwoStageGraph.scaled_input), as the file does
+    from mmdet.models.data_preprocessors import DetDataPreprocessor
+    pre = model.data_preprocessor
+    forward = DetDataPreprocessor.forward if isinstance(
+        pre, DetDataPreprocessor) else type(pre).forward
     with torch.no_grad():
-        inputs = model.data_preprocessor(
-            dict(inputs=[tensor], data_samples=[DetDataSample(
-                metainfo=meta)]), False)['inputs']
+        inputs = forward(pre, dict(inputs=[tensor], data_samples=[
+            DetDataSample(metainfo=meta)]), False)['inputs']
     graph = OnnxTwoStageGraph(model, tuple(inputs.shape[-2:])).eval()
     with torch.no_grad():
         graph.timed_forward(inputs, time.perf_counter)
