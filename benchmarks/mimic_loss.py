@@ -23,6 +23,7 @@ from mmmimic.utils import register_all_modules
 from mmmimic.utils.benchmark import (
     add_json_arguments,
     check_json_destination,
+    interleaved_timings,
     markdown_table,
     median_ms,
     write_json,
@@ -113,7 +114,7 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     losses = {mode: RoIMimicLoss(mode=mode, normalize=True)
               for mode in ('pixel', 'roi_align', 'spp')}
-    rows, results = [], []
+    rows, results, spreads = [], [], []
     for size in args.maps:
         width, height = (int(v) for v in size.split('x'))
         for channels in args.channels:
@@ -123,14 +124,15 @@ def main() -> None:
             teacher = teacher.to(args.device)
             for n in args.num_rois:
                 rois = make_rois(n, 2, width, height, g).to(args.device)
-                times = {
-                    mode: median_ms(forward_backward(
-                        lambda s, t, r, loss=loss: loss([s], [t], r, [STRIDE]),
-                        student, teacher, rois), args.repeats, 1, args.device)
-                    for mode, loss in losses.items()}
-                times['naive'] = median_ms(
-                    forward_backward(naive_loss, student, teacher, rois),
-                    args.repeats, 1, args.device)
+                fns = {mode: forward_backward(
+                    lambda s, t, r, loss=loss: loss([s], [t], r, [STRIDE]),
+                    student, teacher, rois) for mode, loss in losses.items()}
+                fns['naive'] = forward_backward(naive_loss, student, teacher,
+                                                rois)
+                timings = interleaved_timings(fns, args.repeats, 1,
+                                              args.device)
+                times = {mode: t.median for mode, t in timings.items()}
+                spreads.append(max(t.spread for t in timings.values()))
                 result = dict(map=size, channels=channels, rois=n, **times)
                 print(f'{size} C={channels} RoIs={n}: ' + ', '.join(
                     f'{k} {v:.3g} ms' for k, v in times.items()),
@@ -140,7 +142,9 @@ def main() -> None:
                     times[m] for m in ('pixel', 'roi_align', 'spp', 'naive')] +
                     [times['naive'] / times['pixel']])
     print(f'device: {args.device}, threads: {torch.get_num_threads()}; '
-          'forward + backward, ms')
+          'forward + backward, ms: medians of the interleaved rounds (the '
+          f'largest interquartile range: {100 * max(spreads):.1f} % of its '
+          'median)')
     print(markdown_table(['map (WxH)', 'C', 'RoIs', 'pixel', 'roi_align', 'spp',
                           'naive loop', 'naive / pixel'], rows))
     summary = dict(device=args.device, threads=torch.get_num_threads(),

@@ -27,7 +27,7 @@ from mmmimic.utils import register_all_modules
 from mmmimic.utils.benchmark import (
     add_json_arguments,
     check_json_destination,
-    interleaved_ms,
+    interleaved_timings,
     markdown_table,
     synthetic_batch,
     write_json,
@@ -91,12 +91,17 @@ def measure(name: str, args) -> dict:
         with torch.no_grad():
             teacher.extract_feat(teacher_inputs)
 
-    times = interleaved_ms(
+    timings = interleaved_timings(
         dict(student_step=lambda: student.train_step(data, student_opt),
              teacher_forward=teacher_forward,
              mimic_step=lambda: mimic.train_step(data, mimic_opt)),
         rounds=2 if args.quick else args.rounds,
         warmup=1 if args.quick else args.warmup, device=args.device)
+    times = {key: timing.median for key, timing in timings.items()}
+    times.update({f'{key} IQR': [timing.q1, timing.q3]
+                  for key, timing in timings.items()})
+    times['spread'] = max(timing.spread for timing in timings.values())
+    times['text'] = {key: str(timing) for key, timing in timings.items()}
     times['overhead'] = times['mimic_step'] / (times['student_step'] +
                                                 times['teacher_forward'])
     times.update(pair=name, size=f'{size[1]}x{size[0]}', batch=batch_size)
@@ -110,11 +115,17 @@ def main() -> None:
     results = [measure(name, args) for name in args.pairs]
     header = ['pair', 'input', 'batch', 'student step (ms)',
               'teacher forward (ms)', 'mimic step (ms)', 'overhead']
-    rows = [[r['pair'], r['size'], r['batch'], r['student_step'],
-             r['teacher_forward'], r['mimic_step'], r['overhead']]
-            for r in results]
-    print(f'device: {args.device}, threads: {torch.get_num_threads()}')
+    rows = [[r['pair'], r['size'], r['batch']] + [
+        r['text'][key] for key in ('student_step', 'teacher_forward',
+                                   'mimic_step')] + [r['overhead']]
+        for r in results]
+    for r in results:
+        del r['text']
+    print(f'device: {args.device}, threads: {torch.get_num_threads()}; ms: '
+          'median [interquartile range] of the interleaved rounds')
     print(markdown_table(header, rows))
+    print(f'largest spread (IQR / median) of a time: '
+          f'{100 * max(r["spread"] for r in results):.1f} %')
     print('overhead = mimic step / (student step + teacher forward); goal '
           '<= 1.05')
     write_json(args.json, dict(device=args.device,
