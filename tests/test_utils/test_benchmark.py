@@ -136,3 +136,39 @@ def test_timing_quartiles_stay_inside_the_rounds(seconds):
     assert timing.q1 == pytest.approx(1000 * np.percentile(seconds, 25))
     assert timing.q3 == pytest.approx(1000 * np.percentile(seconds, 75))
     assert timing.rounds == len(seconds)
+
+
+def test_deploy_speed_profiles_the_graph_at_the_images_size(monkeypatch):
+    """deploy_speed's eager stage profile gives the exported graph the image
+    normalised and padded, not resized: a half-input student's graph resizes
+    it itself, as its ONNX file does (resizing twice timed a quarter-size
+    image)."""
+    import importlib.util
+    import os.path as osp
+
+    from ..conftest import REPO_ROOT
+    spec = importlib.util.spec_from_file_location(
+        'deploy_speed', osp.join(REPO_ROOT, 'benchmarks', 'deploy_speed.py'))
+    deploy_speed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deploy_speed)
+    shapes = []
+
+    class Recording(deploy_speed.OnnxTwoStageGraph):
+
+        def __init__(self, model, shape, *args, **kwargs):
+            shapes.append(tuple(shape))
+            super().__init__(model, shape, *args, **kwargs)
+
+    monkeypatch.setattr(deploy_speed, 'OnnxTwoStageGraph', Recording)
+    image = np.random.default_rng(0).integers(0, 255, (64, 96, 3),
+                                              dtype=np.uint8)
+    for scale in (1.0, 0.5):
+        cfg = tiny_detector()
+        cfg['data_preprocessor'].update(
+            type='mmmimic.ScaledDetDataPreprocessor', input_scale=scale)
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope('mmmimic'):
+            model = MODELS.build(ConfigDict(cfg)).eval()
+        stages = deploy_speed.torch_stages(model, image, rounds=1)
+        assert all(ms >= 0 for ms in stages.values())
+    assert shapes == [(64, 96), (64, 96)]
