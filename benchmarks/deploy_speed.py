@@ -3,7 +3,8 @@ where their time goes, stage by stage.
 
     python benchmarks/deploy_speed.py [--demo-dir work_dirs/demo] [--seed 0]
         [--models NAME=CONFIG[:CHECKPOINT] ...] [--sizes 640x480 1500x1000]
-        [--rounds 30] [--threads 1] [--int8] [--quick] [--json PATH]
+        [--rounds 30] [--threads 1] [--int8] [--preprocess-in-graph] [--quick]
+        [--json PATH]
 
 Each model is exported with ``tools/deployment/export_onnx.py``'s code at
 each size; then, round after round, every model predicts the same image in
@@ -14,7 +15,9 @@ stages (backbone and neck, RPN head, RPN proposals and NMS, RoI extraction,
 RoI head, final NMS): in PyTorch the exported graph's own steps timed in
 eager mode, in ONNX Runtime its profiler's kernel times grouped by stage.
 ``--int8`` also quantizes each file (``tools/deployment/quantize_onnx.py``,
-64 images of the demo's training split) and times it in the same rounds.
+64 images of the demo's training split) and times it in the same rounds;
+``--preprocess-in-graph`` also times each file with its preprocessing in the
+graph (``export_onnx.py --preprocess-in-graph``: the uint8 image in).
 
 Every time is the median of the rounds with its interquartile range; models
 of one architecture (the student alone and the mimic student) must take the
@@ -61,10 +64,11 @@ from mmmimic.models.distillers.student_export import (  # noqa: E402
     deployed_model,
 )
 from mmmimic.utils import register_all_modules  # noqa: E402
-from mmmimic.utils.benchmark import (  # noqa: E402  # noqa: E402
+from mmmimic.utils.benchmark import (  # noqa: E402
     add_json_arguments,
     check_json_destination,
     cpu_description,
+    initial_checkpoint,
     markdown_table,
     same_architecture_check,
     write_json,
@@ -113,6 +117,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--int8', action='store_true',
                         help='also quantize each ONNX file to INT8 and time '
                         'it (calibrated on --data-dir\'s training split)')
+    parser.add_argument('--preprocess-in-graph', action='store_true',
+                        help='also time each ONNX file (FP32, INT8) with '
+                        'its preprocessing in the graph')
     parser.add_argument('--threads', type=positive_int, default=1)
     parser.add_argument('--quick', action='store_true',
                         help='one small size, 2 rounds (for tests)')
@@ -128,7 +135,11 @@ def parse_args() -> argparse.Namespace:
 
 
 RUNTIMES = {'torch': 'PyTorch', 'onnx': 'ONNX Runtime',
-            'int8': 'ONNX Runtime INT8'}
+            'int8': 'ONNX Runtime INT8',
+            'onnx_in_graph': 'ONNX Runtime, preprocessing in graph',
+            'int8_in_graph': 'ONNX Runtime INT8, preprocessing in graph'}
+#: the teacher's runtime each runtime's speed-up is over: INT8 over FP32
+BASE = {'int8': 'onnx', 'int8_in_graph': 'onnx_in_graph'}
 
 
 def model_spec(text: str) -> tuple:
@@ -178,24 +189,6 @@ def default_models(args, tmp: str):
             name = f'{name} (initial weights)'
         models.append((name, config, ckpt))
     return models
-
-
-def initial_checkpoint(config: str, path: str) -> str:
-    """Save the deployed model of ``config`` with its initial weights to
-    ``path``, so that export and timing read it as a trained checkpoint."""
-    torch.save(dict(state_dict=deployed_model_initial(config).state_dict()),
-               path)
-    return path
-
-
-def deployed_model_initial(config: str) -> torch.nn.Module:
-    from mmengine.config import Config
-
-    from mmmimic.registry import build_in_config_scope
-    cfg = Config.fromfile(config)
-    cfg.model.backbone.init_cfg = None
-    torch.manual_seed(0)
-    return build_in_config_scope(cfg).eval()
 
 
 def test_image(data_dir: str, size) -> np.ndarray:
@@ -264,21 +257,20 @@ def main() -> None:
             stats = deployed_stats(
                 {name: (config, ckpt) for name, config, ckpt in models},
                 tensor, args.rounds, args.threads, onnx_dir=onnx_dir,
-                int8=calibration_options(args) if args.int8 else None)
-            timings = {name: {RUNTIMES[key]: timing for key, timing in
-                              st['timings'].items()}
-                       for name, st in stats.items()}
+                int8=calibration_options(args) if args.int8 else None,
+                in_graph=args.preprocess_in_graph)
+            timings = {name: st['timings'] for name, st in stats.items()}
             for name, _, _ in models:
                 row = dict(size=size, model=name, params=stats[name]['params'],
                            gflops=stats[name]['gflops'])
                 line = [size, name]
-                for runtime, timing in timings[name].items():
+                for key, runtime in RUNTIMES.items():
+                    if key not in timings[name]:
+                        continue
+                    timing = timings[name][key]
                     row[runtime] = timing.median
                     row[f'{runtime} IQR'] = [timing.q1, timing.q3]
-                    # (over the FP32 teacher in the same runtime; INT8 over
-                    # the FP32 teacher in ONNX Runtime)
-                    base = timings[reference]['ONNX Runtime' if runtime ==
-                                              'ONNX Runtime INT8' else runtime]
+                    base = timings[reference][BASE.get(key, key)]
                     row[f'{runtime} speed-up'] = base.median / timing.median
                     line += [str(timing), row[f'{runtime} speed-up']]
                 totals.append(line)
@@ -303,17 +295,17 @@ def main() -> None:
                         stages[s] for s in STAGES] + [
                             stages.get(UNMAPPED, 0.0), sum(stages.values())])
                 results.append(row)
-            for runtime in timings[reference]:
+            for key in timings[reference]:
                 same = same_architecture_check(
-                    {name: timings[name][runtime] for name in timings},
+                    {name: timings[name][key] for name in timings},
                     same_architecture(built))
-                checks += [[size, runtime, a, b, 100 * diff, 100 * spread]
+                checks += [[size, RUNTIMES[key], a, b, 100 * diff, 100 * spread]
                            for a, b, diff, spread in same]
     print(f'{cpu_description()}, {args.threads} thread(s); batch 1, '
           f'preprocessing included; ms: median [interquartile range] of '
           f'{args.rounds} interleaved rounds; speed-up over the FP32 '
           f'{models[0][0]} in the same runtime (INT8: over the FP32 '
-          f'{models[0][0]} in ONNX Runtime)')
+          f'{models[0][0]} in ONNX Runtime, with the same preprocessing)')
     header = ['input', 'model']
     for runtime in RUNTIMES.values():
         if any(runtime in r for r in results):

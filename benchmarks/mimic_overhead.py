@@ -72,7 +72,10 @@ def build(config: str, device: str):
     return model.to(device).train()
 
 
-def measure(name: str, args) -> dict:
+def measure(name: str, args) -> tuple:
+    """The figures of pair ``name`` (medians, IQRs, overhead) for the JSON
+    file, and its :class:`~mmmimic.utils.benchmark.Timing` per step for the
+    table."""
     student_cfg, mimic_cfg, size, batch_size = PAIRS[name]
     if args.quick:
         size = (96, 128)
@@ -101,26 +104,24 @@ def measure(name: str, args) -> dict:
     times.update({f'{key} IQR': [timing.q1, timing.q3]
                   for key, timing in timings.items()})
     times['spread'] = max(timing.spread for timing in timings.values())
-    times['text'] = {key: str(timing) for key, timing in timings.items()}
     times['overhead'] = times['mimic_step'] / (times['student_step'] +
                                                 times['teacher_forward'])
     times.update(pair=name, size=f'{size[1]}x{size[0]}', batch=batch_size)
-    return times
+    return times, timings
 
 
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
     torch.set_grad_enabled(True)
-    results = [measure(name, args) for name in args.pairs]
+    measured = [measure(name, args) for name in args.pairs]
+    results = [times for times, _ in measured]
     header = ['pair', 'input', 'batch', 'student step (ms)',
               'teacher forward (ms)', 'mimic step (ms)', 'overhead']
     rows = [[r['pair'], r['size'], r['batch']] + [
-        r['text'][key] for key in ('student_step', 'teacher_forward',
-                                   'mimic_step')] + [r['overhead']]
-        for r in results]
-    for r in results:
-        del r['text']
+        str(timings[key]) for key in ('student_step', 'teacher_forward',
+                                      'mimic_step')] + [r['overhead']]
+        for r, timings in measured]
     print(f'device: {args.device}, threads: {torch.get_num_threads()}; ms: '
           'median [interquartile range] of the interleaved rounds')
     print(markdown_table(header, rows))

@@ -17,18 +17,18 @@ import importlib.util
 import os.path as osp
 
 import torch
-from mmengine.config import Config
 
 import mmmimic  # noqa: F401
-from mmmimic.registry import build_in_config_scope
 from mmmimic.utils import register_all_modules
 from mmmimic.utils.benchmark import (
     add_json_arguments,
     check_json_destination,
     complexity,
     cpu_description,
+    initial_checkpoint,
     interleaved_timings,
     markdown_table,
+    model_with_initial_weights,
     predict_fn,
     write_json,
 )
@@ -65,13 +65,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def build(config: str, device: str):
-    cfg = Config.fromfile(osp.join(CONFIGS, config))
-    cfg.model.backbone.init_cfg = None     # no download: timing only
-    model = build_in_config_scope(cfg)
-    return model.to(device).eval()
-
-
 def onnx_runtime_timings(to_time, size, repeats: int, threads: int) -> dict:
     """Each (name, config) of ``to_time`` (initial weights, saved to a
     temporary checkpoint) as its one ONNX file in ONNX Runtime on the CPU,
@@ -84,10 +77,9 @@ def onnx_runtime_timings(to_time, size, repeats: int, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         models = {}
         for name, config in to_time:
-            ckpt = osp.join(tmp, f'{len(models)}.pth')
-            torch.save(dict(state_dict=build(config, 'cpu').state_dict()),
-                       ckpt)
-            models[name] = (osp.join(CONFIGS, config), ckpt)
+            config = osp.join(CONFIGS, config)
+            models[name] = (config, initial_checkpoint(
+                config, osp.join(tmp, f'{len(models)}.pth')))
         image = torch.randint(0, 255, (3, height, width), dtype=torch.uint8,
                               generator=torch.Generator().manual_seed(0))
         stats = deployed_stats(models, image, repeats, threads)
@@ -108,8 +100,8 @@ def main() -> None:
         width, height = (int(v) for v in size.split('x'))
         ort = onnx_runtime_timings(to_time, (width, height), args.repeats,
                                    torch.get_num_threads()) if onnx else {}
-        models = {name: build(config, args.device)
-                  for name, config in to_time}
+        models = {name: model_with_initial_weights(
+            osp.join(CONFIGS, config), args.device) for name, config in to_time}
         timings = interleaved_timings(
             {name: predict_fn(model, (height, width), args.device)
              for name, model in models.items()}, args.repeats,

@@ -142,9 +142,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--ablations', nargs='+', default=[],
                         metavar='NAME',
                         help='also train and test these rows of '
-                        'configs/demo/ablations/ (or: all), each seed; rows '
-                        'already in WORK_DIR/results.json with the same run '
-                        'key are reused')
+                        'configs/demo/ablations/ (or: all), each seed, in '
+                        'the order of the paper\'s findings whatever the '
+                        'order named; rows already in WORK_DIR/results.json '
+                        'with the same run key are reused')
     args = parser.parse_args()
     check_args(parser, args)
     return args

@@ -20,7 +20,8 @@ def padded_shape(model: torch.nn.Module,
 def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                    rounds: int = 10, threads: int = 1,
                    onnx: bool = True, onnx_dir: Optional[str] = None,
-                   int8: Optional[dict] = None) -> Dict[str, Dict[str, float]]:
+                   int8: Optional[dict] = None,
+                   in_graph: bool = False) -> Dict[str, Dict[str, float]]:
     """Parameters (M), GFLOPs and latency of each model as it deploys (a
     mimic run's student as the export writes it), on ``image`` ((3, H, W)
     uint8 BGR), in PyTorch and, with ``onnx``, as the one ONNX file of
@@ -34,14 +35,18 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
     ``cfg_options`` of the calibration, e.g. where the training images are;
     ``{}`` for none), each ONNX file is also quantized
     (:func:`~mmmimic.deployment.onnx_quantize.quantize_onnx`, 64 training
-    images) and timed in ONNX Runtime.
+    images) and timed in ONNX Runtime. With ``in_graph``, each ONNX file
+    (FP32 and INT8) is also timed with its preprocessing in the graph
+    (:func:`~mmmimic.deployment.onnx_input.add_preprocessing`: the uint8
+    image in, no numpy work).
 
     Returns:
         dict: name -> ``params``, ``gflops``, ``latency_ms`` (PyTorch) and,
         with ``onnx``, ``onnx_latency_ms`` (and ``onnx_path`` with
         ``onnx_dir``), with ``int8`` ``int8_latency_ms`` and ``int8_path``;
         ``timings``: the :class:`~mmmimic.utils.benchmark.Timing` of each
-        runtime (``torch``, ``onnx``, ``int8``), with quartiles and range.
+        runtime (``torch``, ``onnx``, ``int8``, ``onnx_in_graph``,
+        ``int8_in_graph``), with quartiles and range.
     """
     from mmmimic.models.distillers.student_export import deployed_model
     from mmmimic.utils.benchmark import (
@@ -70,23 +75,31 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                             shape=padded_shape(built[name], shape))
                 if onnx_dir:
                     stats[name]['onnx_path'] = path
-                fns[(name, 'onnx')] = onnx_predict_fn(
-                    onnx_session(path, threads), np.ascontiguousarray(hwc))
+                files = {'onnx': path}
                 if int8 is not None:
                     from .onnx_quantize import quantize_onnx
-                    quantized = osp.join(folder, f'{i}.int8.onnx')
-                    quantize_onnx(config, path, quantized, cfg_options=int8)
+                    files['int8'] = osp.join(folder, f'{i}.int8.onnx')
+                    quantize_onnx(config, path, files['int8'],
+                                  cfg_options=int8)
                     if onnx_dir:
-                        stats[name]['int8_path'] = quantized
-                    fns[(name, 'int8')] = onnx_predict_fn(
-                        onnx_session(quantized, threads),
+                        stats[name]['int8_path'] = files['int8']
+                if in_graph:
+                    from .onnx_input import add_preprocessing
+                    for runtime, source in list(files.items()):
+                        files[f'{runtime}_in_graph'] = source[:-len(
+                            '.onnx')] + '.in_graph.onnx'
+                        add_preprocessing(source,
+                                          files[f'{runtime}_in_graph'])
+                for runtime, source in files.items():
+                    fns[(name, runtime)] = onnx_predict_fn(
+                        onnx_session(source, threads),
                         np.ascontiguousarray(hwc))
         timings = interleaved_timings(fns, rounds, warmup=2)
     for name in built:
         stats[name]['timings'] = {runtime: timing for (model, runtime),
                                   timing in timings.items() if model == name}
         stats[name]['latency_ms'] = timings[(name, 'torch')].median
-        for runtime in ('onnx', 'int8'):
+        for runtime in ('onnx', 'int8', 'onnx_in_graph', 'int8_in_graph'):
             if (name, runtime) in timings:
                 stats[name][f'{runtime}_latency_ms'] = \
                     timings[(name, runtime)].median

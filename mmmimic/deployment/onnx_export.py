@@ -1,5 +1,6 @@
 """Export a trained student (or any supported two-stage detector) as one ONNX
-file: normalised image in, ``boxes``, ``scores``, ``labels`` out."""
+file: normalised image (or, with the preprocessing in the graph, the uint8
+image) in, ``boxes``, ``scores``, ``labels`` out."""
 import inspect
 import json
 from typing import Optional, Sequence, Tuple
@@ -14,6 +15,7 @@ from mmmimic.utils.atomic import (
 from mmmimic.utils.config_file import read_config
 
 from .onnx_graph import OnnxTwoStageGraph, UnsupportedForOnnx, onnx_ops
+from .onnx_input import fuse_preprocessing
 
 #: RoiAlign with ``coordinate_transformation_mode`` (mmcv's aligned=True)
 MIN_OPSET = 16
@@ -86,7 +88,8 @@ def _export(graph: torch.nn.Module, example: torch.Tensor, path: str,
 def export_onnx(config: str, checkpoint: str, out: str,
                 shape: Optional[Sequence[int]] = None,
                 opset: int = DEFAULT_OPSET, overwrite: bool = False,
-                cfg_options: Optional[dict] = None) -> dict:
+                cfg_options: Optional[dict] = None,
+                preprocess_in_graph: bool = False) -> dict:
     """Write the model that ``checkpoint`` deploys as (a mimic run's student,
     as :func:`~mmmimic.models.distillers.student_export.deployed_model`
     builds it; or the config's own detector) as one ONNX file.
@@ -95,6 +98,11 @@ def export_onnx(config: str, checkpoint: str, out: str,
     shape, supported parts); the file is written to a temporary path, checked
     by ``onnx.checker`` and for operators outside the standard domain, then
     renamed: a refused or failed export leaves nothing behind.
+
+    The file's input ``image`` is the preprocessed image (1, 3, H, W) float32
+    (see its metadata); with ``preprocess_in_graph``, the uint8 BGR image
+    (h, w, 3) of at most H x W, which the graph converts, normalises and pads
+    itself (:mod:`~mmmimic.deployment.onnx_input`).
 
     Returns:
         dict: ``out``, ``shape`` (H, W), ``opset``, ``ops`` (the operator
@@ -147,8 +155,11 @@ def export_onnx(config: str, checkpoint: str, out: str,
             raise UnsupportedForOnnx(
                 f'the graph uses operators outside the ONNX standard: '
                 f'{custom}')
-        spec = preprocess_spec(model)
-        meta = dict(spec, input_shape=list(shape),
+        spec = dict(preprocess_spec(model), input_shape=list(shape))
+        if preprocess_in_graph:
+            spec = fuse_preprocessing(proto, spec)
+            onnx.checker.check_model(proto)
+        meta = dict(spec,
                     classes=list(model.dataset_meta.get('classes', []))
                     if getattr(model, 'dataset_meta', None) else [])
         entry = proto.metadata_props.add()

@@ -106,8 +106,10 @@ def runtime_node_stage(name: str, stages: Dict[str, str]) -> str:
 def onnx_predict_fn(session, image: np.ndarray) -> Callable[[], None]:
     """A call that prepares ``image`` ((H, W, 3) uint8 BGR, of the graph's
     input size) as the file's metadata says and runs ``session``: what a
-    deployment does per image."""
+    deployment does per image (nothing for a file with the preprocessing in
+    its graph)."""
     from .onnx_export import PREPROCESS_KEY
+    from .onnx_input import takes_uint8
     spec = json.loads(
         session.get_modelmeta().custom_metadata_map[PREPROCESS_KEY])
     height, width = spec['input_shape']
@@ -115,6 +117,8 @@ def onnx_predict_fn(session, image: np.ndarray) -> Callable[[], None]:
     std = np.asarray(spec['std'] or [1, 1, 1], np.float32)
 
     def prepare() -> dict:
+        if takes_uint8(spec):   # the graph prepares it
+            return {'image': image}
         img = image[..., ::-1] if spec['bgr_to_rgb'] else image
         img = (img.astype(np.float32) - mean) / std
         batch = np.full((1, 3, height, width), spec['pad_value'], np.float32)

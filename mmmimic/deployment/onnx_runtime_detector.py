@@ -13,6 +13,7 @@ from mmengine.structures import InstanceData
 from mmmimic.registry import MODELS
 
 from .onnx_export import PREPROCESS_KEY
+from .onnx_input import takes_uint8
 
 
 def onnx_session(onnx_file: str, threads: Optional[int] = None,
@@ -61,7 +62,9 @@ class OnnxRuntimeDetector(BaseModel):
 
     The preprocessing (BGR->RGB, mean, std, padding) is read from the file's
     metadata, where the export wrote the detector's own; each image is then
-    padded with the pad value to the graph's fixed input size, and the boxes
+    padded with the pad value to the graph's fixed input size (a file with
+    the preprocessing in its graph gets the uint8 BGR image as the test
+    pipeline leaves it), and the boxes
     the graph returns (in the resized image's pixels) are divided by the
     sample's ``scale_factor``, as mmdet's ``rescale=True`` does.
 
@@ -75,7 +78,10 @@ class OnnxRuntimeDetector(BaseModel):
         from mmdet.models.data_preprocessors import DetDataPreprocessor
         self.session = onnx_session(onnx_file, threads)
         spec = export_metadata(self.session, onnx_file)
-        super().__init__(data_preprocessor=DetDataPreprocessor(
+        self.uint8_input = takes_uint8(spec)
+        # (a file with the preprocessing inside gets the batch as loaded)
+        super().__init__(data_preprocessor=DetDataPreprocessor() if
+                         self.uint8_input else DetDataPreprocessor(
             mean=spec['mean'], std=spec['std'], bgr_to_rgb=spec['bgr_to_rgb'],
             pad_size_divisor=spec['pad_size_divisor'],
             pad_value=spec['pad_value']))
@@ -85,7 +91,8 @@ class OnnxRuntimeDetector(BaseModel):
 
     def graph_input(self, inputs: torch.Tensor, sample) -> np.ndarray:
         """(1, 3, H, W) float32: the image of ``sample`` from the
-        preprocessed batch, padded to the graph's input size."""
+        preprocessed batch, padded to the graph's input size; for a file with
+        the preprocessing inside, (h, w, 3) uint8 BGR: the image itself."""
         height, width = sample.metainfo.get('img_shape', inputs.shape[-2:])
         top_h, top_w = self.input_shape
         if height > top_h or width > top_w:
@@ -93,6 +100,9 @@ class OnnxRuntimeDetector(BaseModel):
                 f'{self.onnx_file} takes images up to {top_h}x{top_w} (H x '
                 f'W), this one is {height}x{width} after the test pipeline; '
                 'export again with --shape covering the largest image')
+        if self.uint8_input:   # (the batch's values are the uint8 ones)
+            return inputs[:, :height, :width].round().clamp(0, 255).to(
+                torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
         image = inputs.new_full((1, 3, top_h, top_w), self.pad_value)
         image[0, :, :height, :width] = inputs[:, :height, :width]
         return image.float().cpu().numpy()

@@ -25,6 +25,7 @@ from mmmimic.deployment import (  # noqa: E402
 )
 from mmmimic.deployment.compare import match_detections  # noqa: E402
 from mmmimic.deployment.onnx_graph import onnx_ops  # noqa: E402
+from mmmimic.deployment.onnx_input import UINT8_INPUT  # noqa: E402
 from mmmimic.deployment.onnx_profile import (  # noqa: E402
     UNMAPPED,
     onnx_predict_fn,
@@ -176,6 +177,35 @@ def test_the_stages_of_the_file_add_up(tmp_path):
     assert stages['RoI head'] > 0 and stages['RPN proposals and NMS'] > 0
     # what the runtime adds by itself (layout changes) stays small
     assert stages[UNMAPPED] < 0.5 * sum(stages.values())
+
+
+@pytest.mark.parametrize('config', [
+    'demo/faster-rcnn_mobilenetv2-w0.5_demo-caltech.py',   # BGR->RGB
+    'demo/ablations/half_input_alone.py',   # its resize after the padding
+])
+def test_the_preprocessing_in_the_graph_changes_no_detection(config,
+                                                             tmp_path):
+    config = osp.join(CONFIGS, config)
+    ckpt = save_initial(config, tmp_path)
+    plain, inside = str(tmp_path / 'plain.onnx'), str(tmp_path / 'in.onnx')
+    export_onnx(config, ckpt, plain, shape=(96, 128), cfg_options=EVERY_BOX)
+    result = export_onnx(config, ckpt, inside, shape=(96, 128),
+                         cfg_options=EVERY_BOX, preprocess_in_graph=True)
+    assert result['preprocess']['input'] == UINT8_INPUT
+    image_input = onnx.load(inside).graph.input[0]
+    assert image_input.type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    rng = np.random.default_rng(0)
+    for height, width in ((96, 128), (80, 100)):   # full size, then padded
+        image = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+        expected = onnx_predict_fn(onnx_session(plain, 1), image)
+        expected = onnx_session(plain, 1).run(None, expected.prepare())
+        fed = onnx_predict_fn(onnx_session(inside, 1), image).prepare()
+        assert fed['image'] is image    # nothing done outside the graph
+        got = onnx_session(inside, 1).run(None, fed)
+        assert len(expected[0]) > 5
+        # the same float32 arithmetic as numpy's: the same detections
+        assert_same_detections(got, expected, box_atol=1e-3,
+                               score_atol=1e-6, share=1.0)
 
 
 @pytest.mark.parametrize('config, part', [

@@ -18,6 +18,10 @@ import onnx  # noqa: E402
 from mmmimic.deployment import export_onnx  # noqa: E402
 from mmmimic.deployment.compare import match_detections  # noqa: E402
 from mmmimic.deployment.onnx_export import PREPROCESS_KEY  # noqa: E402
+from mmmimic.deployment.onnx_input import (  # noqa: E402
+    UINT8_INPUT,
+    add_preprocessing,
+)
 from mmmimic.deployment.onnx_quantize import (  # noqa: E402
     QUANT_KEY,
     QuantizeError,
@@ -139,6 +143,36 @@ def test_inputs_are_checked_before_any_work(exported, tiny_coco, tmp_path):
                       method='kl', cfg_options=cfg_options)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['existing.onnx',
                                                           'q.ONNX']
+
+
+def test_the_preprocessing_in_the_graph_survives_quantization(
+        exported, tiny_coco, tmp_path):
+    """A file with its preprocessing inside calibrates on the uint8 images
+    and stays a uint8-input file; quantizing first, then adding the
+    preprocessing, gives the same file's detections."""
+    cfg_options = options(tiny_coco)
+    in_graph = str(tmp_path / 'in_graph.onnx')
+    add_preprocessing(exported, in_graph)
+    first = str(tmp_path / 'in_graph.int8.onnx')
+    quantize_onnx(TINY_CONFIG, in_graph, first, num_images=2,
+                  cfg_options=cfg_options)
+    proto = onnx.load(first)
+    assert proto.graph.input[0].type.tensor_type.elem_type == \
+        onnx.TensorProto.UINT8
+    assert json.loads({p.key: p.value for p in proto.metadata_props}[
+        PREPROCESS_KEY])['input'] == UINT8_INPUT
+    quantized = str(tmp_path / 'int8.onnx')
+    quantize_onnx(TINY_CONFIG, exported, quantized, num_images=2,
+                  cfg_options=cfg_options)
+    then = str(tmp_path / 'int8.in_graph.onnx')
+    add_preprocessing(quantized, then)
+    image = np.random.default_rng(0).integers(0, 255, (96, 128, 3),
+                                              dtype=np.uint8)
+    got, expected = detections(first, image), detections(then, image)
+    assert len(expected[0]) > 5
+    matched = match_detections(tuple(got), tuple(expected), box_atol=1e-3,
+                               score_atol=1e-5)
+    assert matched['matched'] == matched['larger'], matched
 
 
 def test_calibration_images_are_spread_evenly():

@@ -7,7 +7,12 @@ import sys
 
 import pytest
 
-from ..conftest import REPO_ROOT, TINY_CONFIG, tiny_data_options
+from ..conftest import (
+    REPO_ROOT,
+    TINY_CONFIG,
+    run_tool_in_process,
+    tiny_data_options,
+)
 from .test_onnx_export import save_initial
 
 pytest.importorskip('onnxruntime')
@@ -32,14 +37,22 @@ def test_the_onnx_file_scores_as_its_checkpoint(tiny_coco, tmp_path):
     out = run([EXPORT, TINY_CONFIG, ckpt, onnx_file, '--cfg-options'] +
               OPTIONS, tmp_path)
     assert 'input image (1, 3, 96, 128)' in out
+    # the same file with its preprocessing in the graph (uint8 image in)
+    in_graph = str(tmp_path / 'tiny.in_graph.onnx')
+    export = run_tool_in_process([EXPORT, TINY_CONFIG, ckpt, in_graph,
+                                  '--preprocess-in-graph',
+                                  '--cfg-options'] + OPTIONS, str(tmp_path))
+    assert export.returncode == 0, export.stdout + export.stderr
+    assert 'input image (h <= 96, w <= 128, 3) uint8 BGR' in export.stdout
     maps = {}
-    for name, model in (('pytorch', ckpt), ('onnx', onnx_file)):
+    for name, model in (('pytorch', ckpt), ('onnx', onnx_file),
+                        ('in_graph', in_graph)):
         log = run([TEST, TINY_CONFIG, model, '--work-dir',
                    str(tmp_path / name), '--out',
                    str(tmp_path / f'{name}.pkl'), '--cfg-options'] +
                   tiny_data_options(tiny_coco) + OPTIONS, tmp_path)
         maps[name] = re.search(r'coco/bbox_mAP: ([\d.-]+)', log).group(1)
-    assert maps['onnx'] == maps['pytorch']
+    assert maps['onnx'] == maps['pytorch'] == maps['in_graph']
     out = run([COMPARE, str(tmp_path / 'onnx.pkl'),
                str(tmp_path / 'pytorch.pkl')], tmp_path)
     # every image has the same detections (tiny, initial weights: more than

@@ -26,6 +26,8 @@ def test_benchmark_quick(script, header, keys, tmp_path):
             '--json', str(out)]
     if script != 'ps_roi_pool.py':
         args.append('--quick')
+    if script == 'deploy_speed.py':
+        args.append('--preprocess-in-graph')
     proc = subprocess.run(args, capture_output=True, text=True,
                           cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -41,6 +43,7 @@ def test_benchmark_quick(script, header, keys, tmp_path):
             'RoI extraction | RoI head | final NMS |' in proc.stdout
         for row in figures['results']:
             assert row['PyTorch'] > 0 and row['ONNX Runtime'] > 0
+            assert row['ONNX Runtime, preprocessing in graph'] > 0
             for runtime in ('PyTorch', 'ONNX_Runtime'):
                 assert row['stages'][runtime]['backbone and neck'] > 0
 

@@ -1,7 +1,8 @@
 """Export a trained student as one ONNX file, run by ONNX Runtime.
 
     python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx \
-        [--shape H W] [--opset N] [--overwrite] [--cfg-options k=v ...]
+        [--shape H W] [--opset N] [--preprocess-in-graph] [--overwrite]
+        [--cfg-options k=v ...]
 
 CONFIG and CHECKPOINT are a mimic run's (the student is taken out exactly as
 ``tools/model_converters/extract_student.py`` does) or a plain detector's
@@ -12,7 +13,11 @@ test pipeline resizes it, then as the detector's ``DetDataPreprocessor``
 prepares it (BGR->RGB if the config says so, minus ``mean``, divided by
 ``std``), padded with zeros at the bottom and right to H x W; the values are
 in the file's metadata (``mmmimic.preprocess``). A half-input student's
-resize is inside the graph. It returns ``boxes`` (N, 4, ``x1 y1 x2 y2`` in
+resize is inside the graph. With ``--preprocess-in-graph`` the file takes the
+decoded image itself, ``image`` (h, w, 3) uint8 BGR with h <= H and w <= W
+(after the test pipeline's resize), and converts, normalises and pads it in
+the graph, with the same detections and without the numpy work per image.
+It returns ``boxes`` (N, 4, ``x1 y1 x2 y2`` in
 that input's pixels: divide by the pipeline's scale factor for the original
 image), ``scores`` (N,) and ``labels`` (N,) after the final NMS. The RPN's
 NMS, the RoI extraction and the per-class NMS are inside the graph, as the
@@ -58,6 +63,10 @@ def parse_args() -> argparse.Namespace:
                         'preprocessor pads)')
     parser.add_argument('--opset', type=int_at_least(16, 20), default=DEFAULT_OPSET,
                         help=f'ONNX opset, 16-20 (default {DEFAULT_OPSET})')
+    parser.add_argument('--preprocess-in-graph', action='store_true',
+                        help='the file takes the uint8 BGR image (h, w, 3), '
+                        'h <= H and w <= W, and converts, normalises and '
+                        'pads it itself')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing OUT')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -70,9 +79,12 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     result = export_onnx(args.config, args.checkpoint, args.out,
                          shape=args.shape, opset=args.opset,
-                         overwrite=args.overwrite, cfg_options=args.cfg_options)
+                         overwrite=args.overwrite, cfg_options=args.cfg_options,
+                         preprocess_in_graph=args.preprocess_in_graph)
     height, width = result['shape']
-    print(f'{result["out"]}: input image (1, 3, {height}, {width}), opset '
+    image = f'(h <= {height}, w <= {width}, 3) uint8 BGR' \
+        if args.preprocess_in_graph else f'(1, 3, {height}, {width}) float32'
+    print(f'{result["out"]}: input image {image}, opset '
           f'{result["opset"]}, operators {", ".join(result["ops"])}\n'
           f'preprocess: {result["preprocess"]}')
 
