@@ -9,9 +9,10 @@ NMS together. Inside it, ONNX Runtime does the same arithmetic with its own
 kernels, in this order: HWC to CHW while still uint8 (a quarter of the bytes
 to move), the channel swap on whole planes, then the cast, ``(x - mean) /
 std`` and the zero padding at the bottom and right up to the graph's input
-size. The numbers are those of mmdet's ``DetDataPreprocessor`` (the same
-float32 operations), so the file's detections equal those of the file
-without it."""
+size; an image larger than the input size is refused by the graph (ONNX
+Runtime's error at ``pre/fixed_shape``), never cropped. The numbers are those
+of mmdet's ``DetDataPreprocessor`` (the same float32 operations), so the
+file's detections equal those of the file without it."""
 from typing import List, Tuple
 
 import numpy as np
@@ -62,12 +63,20 @@ def preprocessing_nodes(spec: dict, output: str) -> Tuple[list, list]:
     size = node('Shape', [IMAGE], 'size', start=0, end=2)
     missing = node('Sub', [const('input_shape', np.array(
         [height, width], np.int64)), size], 'missing')
+    # never negative: Pad would crop a larger image in silence
+    missing = node('Max', [missing, const('zeros', np.zeros(2, np.int64))],
+                   'missing_or_zero')
     pads = node('Concat', [const('no_pad', np.zeros(6, np.int64)), missing],
                 'pads', axis=0)
+    x = node('Pad', [x, pads, const('pad_value', np.array(
+        spec['pad_value'], np.float32))], 'padded', mode='constant')
+    # the fixed shape: an image larger than the input size fails here, with
+    # ONNX Runtime's Reshape error, instead of running on a shape the rest of
+    # the graph was not made for
     nodes.append(helper.make_node(
-        'Pad', [x, pads, const('pad_value', np.array(
-            spec['pad_value'], np.float32))], [output], name='pre/pad',
-        mode='constant'))
+        'Reshape', [x, const('shape', np.array([1, 3, height, width],
+                                               np.int64))],
+        [output], name='pre/fixed_shape'))
     return nodes, initializers
 
 

@@ -206,6 +206,10 @@ def test_the_preprocessing_in_the_graph_changes_no_detection(config,
         # the same float32 arithmetic as numpy's: the same detections
         assert_same_detections(got, expected, box_atol=1e-3,
                                score_atol=1e-6, share=1.0)
+    # a larger image is refused, not cropped
+    with pytest.raises(Exception, match='pre/fixed_shape'):
+        onnx_session(inside, 1).run(None, {'image': np.zeros((96, 130, 3),
+                                                             np.uint8)})
 
 
 @pytest.mark.parametrize('config, part', [
