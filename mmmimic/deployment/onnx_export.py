@@ -159,6 +159,7 @@ def export_onnx(config: str, checkpoint: str, out: str,
         if preprocess_in_graph:
             spec = fuse_preprocessing(proto, spec)
             onnx.checker.check_model(proto)
+            ops = onnx_ops(proto)
         meta = dict(spec,
                     classes=list(model.dataset_meta.get('classes', []))
                     if getattr(model, 'dataset_meta', None) else [])

@@ -192,6 +192,7 @@ def test_the_preprocessing_in_the_graph_changes_no_detection(config,
     result = export_onnx(config, ckpt, inside, shape=(96, 128),
                          cfg_options=EVERY_BOX, preprocess_in_graph=True)
     assert result['preprocess']['input'] == UINT8_INPUT
+    assert 'Pad' in result['ops']    # the operators of the file written
     image_input = onnx.load(inside).graph.input[0]
     assert image_input.type.tensor_type.elem_type == onnx.TensorProto.UINT8
     rng = np.random.default_rng(0)
