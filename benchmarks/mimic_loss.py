@@ -25,7 +25,7 @@ from mmmimic.utils.benchmark import (
     check_json_destination,
     interleaved_timings,
     markdown_table,
-    median_ms,
+    timing,
     write_json,
 )
 from mmmimic.utils.cli import image_size, positive_int, torch_device
@@ -88,8 +88,9 @@ def forward_backward(loss_fn, student, teacher, rois):
     return run
 
 
-def student_step_ms(device: str, repeats: int) -> float:
-    """One training step of the paper's 1/2-Inception Faster R-CNN student."""
+def student_step(device: str, repeats: int):
+    """The :class:`~mmmimic.utils.benchmark.Timing` of one training step of
+    the paper's 1/2-Inception Faster R-CNN student (batch 2, 640x480)."""
     from mmengine.config import Config
     from mmengine.optim import OptimWrapper
 
@@ -102,7 +103,7 @@ def student_step_ms(device: str, repeats: int) -> float:
     model = build_in_config_scope(cfg).to(device).train()
     data = synthetic_batch(model, 2, (480, 640), preprocess=False)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4))
-    return median_ms(lambda: model.train_step(data, optim), repeats, 1, device)
+    return timing(lambda: model.train_step(data, optim), repeats, 1, device)
 
 
 def main() -> None:
@@ -156,16 +157,20 @@ def main() -> None:
             args.device).requires_grad_()
         teacher = torch.randn(2, 768, 30, 40, generator=g).to(args.device)
         rois = make_rois(512, 2, 40, 30, g).to(args.device)
-        pixel = median_ms(forward_backward(
+        pixel = timing(forward_backward(
             lambda s, t, r: losses['pixel']([s], [t], r, [STRIDE]), student,
-            teacher, rois), args.repeats, 1, args.device)
-        step = student_step_ms(args.device, 3)
-        share = pixel / step
+            teacher, rois), max(args.repeats, 5), 1, args.device)
+        step = student_step(args.device, 5)
+        share = pixel.median / step.median
         print(f'student training step (1/2-Inception Faster R-CNN, 640x480, '
-              f'batch 2): {step:.0f} ms; pixel mimic loss (512 RoIs, C=768, '
-              f'40x30): {pixel:.2f} ms = {100 * share:.2f} % of it '
-              '(goal < 2 %)')
-        summary.update(student_step_ms=step, pixel_512_ms=pixel,
+              f'batch 2): {step} ms; pixel mimic loss (512 RoIs, C=768, '
+              f'40x30): {pixel.median:.2f} [{pixel.q1:.2f}-{pixel.q3:.2f}] '
+              f'ms = {100 * share:.2f} % of it (goal < 2 %); ms: median '
+              '[interquartile range] of 5 rounds or more')
+        summary.update(student_step_ms=step.median,
+                       student_step_iqr_ms=[step.q1, step.q3],
+                       pixel_512_ms=pixel.median,
+                       pixel_512_iqr_ms=[pixel.q1, pixel.q3],
                        pixel_share=share)
     write_json(args.json, summary)
 

@@ -5,7 +5,8 @@
 Loads mmmimic's ps_roi_pool.py by path, so it runs with torch alone (e.g. on a
 GPU machine without mmcv). Prints the maximum differences (float64 reference;
 CUDA against CPU where CUDA exists) and forward+backward times at the size of
-an R-FCN on VOC (2 images, 49 x 25 score maps of 38 x 63, 600 RoIs, k = 7).
+an R-FCN on VOC (2 images, 49 x 25 score maps of 38 x 63, 600 RoIs, k = 7):
+medians with their interquartile ranges.
 """
 import argparse
 import importlib.util
@@ -16,7 +17,7 @@ import torch
 from mmmimic.utils.benchmark import (
     add_json_arguments,
     check_json_destination,
-    median_ms,
+    timing,
     write_json,
 )
 
@@ -68,8 +69,9 @@ def main():
     x = torch.randn(2, 25 * 49, 38, 63, generator=g, requires_grad=True)
     rois = random_rois(600, 600, 1000, g)
     weights = torch.randn(600, 25, 7, 7, generator=g)
-    res['cpu_fwd_bwd_ms'] = median_ms(lambda: forward_backward(x, rois, weights),
-                                      5, 1, 'cpu')
+    cpu = timing(lambda: forward_backward(x, rois, weights), 5, 1, 'cpu')
+    res['cpu_fwd_bwd_ms'] = cpu.median
+    res['cpu_fwd_bwd_iqr_ms'] = [cpu.q1, cpu.q3]
     if cuda:
         xc = x.detach().cuda().requires_grad_()
         rc, wc = rois.cuda(), weights.cuda()
@@ -79,10 +81,13 @@ def main():
         res['cuda_vs_cpu_f32_grad'] = (forward_backward(xc, rc, wc).cpu() -
                                        forward_backward(x, rois, weights)
                                        ).abs().max().item()
-        res['cuda_fwd_bwd_ms'] = median_ms(lambda: forward_backward(xc, rc, wc),
-                                           21, 5, 'cuda')
+        gpu = timing(lambda: forward_backward(xc, rc, wc), 21, 5, 'cuda')
+        res['cuda_fwd_bwd_ms'] = gpu.median
+        res['cuda_fwd_bwd_iqr_ms'] = [gpu.q1, gpu.q3]
     width = max(len(k) for k in res)
     for key, value in res.items():
+        if isinstance(value, list):
+            value = '[' + '-'.join(f'{v:.3g}' for v in value) + ']'
         print(f'{key:<{width}}  {value:.3g}' if isinstance(value, float)
               else f'{key:<{width}}  {value}')
     write_json(args.json, res)

@@ -26,21 +26,6 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return torch.device('cpu')
 
 
-def median_ms(fn: Callable[[], object], repeats: int = 10, warmup: int = 2,
-              device: str = 'cpu') -> float:
-    """Median wall time of ``fn()`` in milliseconds, after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
 @dataclass(frozen=True)
 class Timing:
     """Wall times of one function over interleaved rounds, in ms.
@@ -93,6 +78,13 @@ def interleaved_timings(fns: Dict[Any, Callable[[], object]],
             sync(device)
             times[name].append(time.perf_counter() - start)
     return {name: Timing.of(t) for name, t in times.items()}
+
+
+def timing(fn: Callable[[], object], rounds: int = 10, warmup: int = 2,
+           device: str = 'cpu') -> Timing:
+    """The :class:`Timing` of ``fn()`` alone over ``rounds`` calls after
+    ``warmup`` calls: :func:`interleaved_timings` of one function."""
+    return interleaved_timings({None: fn}, rounds, warmup, device)[None]
 
 
 def interleaved_ms(fns: Dict[Any, Callable[[], object]], rounds: int = 10,
@@ -218,7 +210,7 @@ def predict_fn(model, size: Tuple[int, int], device: str = 'cpu',
                image: Optional[torch.Tensor] = None) -> Callable[[], None]:
     """A call that makes ``model`` predict one image of ``size`` (preprocessing
     of the raw image included, as at deployment): ``image``, (3, H, W) uint8
-    BGR, or noise. For :func:`median_ms` or :func:`interleaved_ms`."""
+    BGR, or noise. For :func:`timing` or :func:`interleaved_timings`."""
     from mmdet.structures import DetDataSample
     height, width = size
     if image is None:
@@ -242,8 +234,8 @@ def predict_ms(model, size: Tuple[int, int], repeats: int = 10,
                image: Optional[torch.Tensor] = None) -> float:
     """Median latency (ms) of ``model`` predicting one image of ``size``
     (see :func:`predict_fn`)."""
-    return median_ms(predict_fn(model, size, device, image), repeats, warmup,
-                     device)
+    return timing(predict_fn(model, size, device, image), repeats, warmup,
+                  device).median
 
 
 def deployed_complexity(build: Callable[[str, str], torch.nn.Module],
