@@ -3,8 +3,8 @@ where their time goes, stage by stage.
 
     python benchmarks/deploy_speed.py [--demo-dir work_dirs/demo] [--seed 0]
         [--models NAME=CONFIG[:CHECKPOINT] ...] [--sizes 640x480 1500x1000]
-        [--rounds 30] [--threads 1] [--int8] [--preprocess-in-graph] [--quick]
-        [--json PATH]
+        [--rounds 30] [--threads 1] [--int8 [--float-backbone]]
+        [--preprocess-in-graph] [--quick] [--json PATH]
 
 Each model is exported with ``tools/deployment/export_onnx.py``'s code at
 each size; then, round after round, every model predicts the same image in
@@ -117,6 +117,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--int8', action='store_true',
                         help='also quantize each ONNX file to INT8 and time '
                         'it (calibrated on --data-dir\'s training split)')
+    parser.add_argument('--float-backbone', action='store_true',
+                        help='with --int8: quantize the heads only, the '
+                        'backbone and neck left in float')
     parser.add_argument('--preprocess-in-graph', action='store_true',
                         help='also time each ONNX file (FP32, INT8) with '
                         'its preprocessing in the graph')
@@ -131,6 +134,9 @@ def parse_args() -> argparse.Namespace:
         parser.error(f'--models: each NAME once (given: {", ".join(names)})')
     if args.rounds < 1 or args.threads < 1:
         parser.error('--rounds and --threads are at least 1')
+    if args.float_backbone and not args.int8:
+        parser.error('--float-backbone chooses what --int8 quantizes: give '
+                     '--int8 too')
     return args
 
 
@@ -258,7 +264,8 @@ def main() -> None:
                 {name: (config, ckpt) for name, config, ckpt in models},
                 tensor, args.rounds, args.threads, onnx_dir=onnx_dir,
                 int8=calibration_options(args) if args.int8 else None,
-                in_graph=args.preprocess_in_graph)
+                in_graph=args.preprocess_in_graph,
+                float_backbone=args.float_backbone)
             timings = {name: st['timings'] for name, st in stats.items()}
             for name, _, _ in models:
                 row = dict(size=size, model=name, params=stats[name]['params'],

@@ -21,7 +21,8 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                    rounds: int = 10, threads: int = 1,
                    onnx: bool = True, onnx_dir: Optional[str] = None,
                    int8: Optional[dict] = None,
-                   in_graph: bool = False) -> Dict[str, Dict[str, float]]:
+                   in_graph: bool = False,
+                   float_backbone: bool = False) -> Dict[str, Dict[str, float]]:
     """Parameters (M), GFLOPs and latency of each model as it deploys (a
     mimic run's student as the export writes it), on ``image`` ((3, H, W)
     uint8 BGR), in PyTorch and, with ``onnx``, as the one ONNX file of
@@ -35,7 +36,8 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
     ``cfg_options`` of the calibration, e.g. where the training images are;
     ``{}`` for none), each ONNX file is also quantized
     (:func:`~mmmimic.deployment.onnx_quantize.quantize_onnx`, 64 training
-    images) and timed in ONNX Runtime. With ``in_graph``, each ONNX file
+    images; with ``float_backbone`` its heads only) and timed in ONNX
+    Runtime. With ``in_graph``, each ONNX file
     (FP32 and INT8) is also timed with its preprocessing in the graph
     (:func:`~mmmimic.deployment.onnx_input.add_preprocessing`: the uint8
     image in, no numpy work).
@@ -80,7 +82,8 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
                     from .onnx_quantize import quantize_onnx
                     files['int8'] = osp.join(folder, f'{i}.int8.onnx')
                     quantize_onnx(config, path, files['int8'],
-                                  cfg_options=int8)
+                                  cfg_options=int8,
+                                  float_backbone=float_backbone)
                     if onnx_dir:
                         stats[name]['int8_path'] = files['int8']
                 if in_graph:

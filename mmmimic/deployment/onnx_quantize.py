@@ -39,6 +39,8 @@ from .onnx_export import PREPROCESS_KEY, resize_steps
 QUANT_KEY = 'mmmimic.quantization'
 #: the operators quantized; all others stay in float
 QUANTIZED_OPS = ('Conv', 'MatMul', 'Gemm')
+#: the exported node-name prefixes of the parts ``float_backbone`` leaves
+FLOAT_BACKBONE = ('/backbone/', '/neck/')
 CALIBRATION_METHODS = ('minmax', 'percentile', 'entropy')
 
 
@@ -178,7 +180,8 @@ def _op_counts(proto) -> dict:
 def quantize_onnx(config: str, onnx_file: str, out: str,
                   num_images: int = 64, method: str = 'minmax',
                   per_channel: bool = True, overwrite: bool = False,
-                  cfg_options: Optional[dict] = None) -> dict:
+                  cfg_options: Optional[dict] = None,
+                  float_backbone: bool = False) -> dict:
     """Write a static INT8 (QDQ) copy of ``onnx_file`` to ``out``.
 
     Args:
@@ -191,6 +194,10 @@ def quantize_onnx(config: str, onnx_file: str, out: str,
         method (str): ONNX Runtime's calibration: ``minmax``, ``percentile``
             or ``entropy``.
         per_channel (bool): One weight scale per output channel.
+        float_backbone (bool): Leave the backbone and neck in float and
+            quantize the heads only (RPN head, RoI head): for backbones whose
+            INT8 kernels are no faster than float ones (MobileNetV2's
+            depthwise convolutions in ONNX Runtime on CPU).
 
     Returns:
         dict: ``out``, ``images``, ``quantized`` (nodes per operator type
@@ -250,12 +257,20 @@ def quantize_onnx(config: str, onnx_file: str, out: str,
         # shape inference and graph optimisation, as ONNX Runtime recommends
         # before quantizing
         quant_pre_process(onnx_file, prepared, skip_symbolic_shape=True)
+        excluded = [node.name for node in onnx.load(prepared).graph.node
+                    if node.name.startswith(FLOAT_BACKBONE)] \
+            if float_backbone else []
+        if float_backbone and not excluded:
+            raise QuantizeError(
+                f'{onnx_file}: no node named /backbone/... or /neck/...; '
+                '--float-backbone needs a file of export_onnx.py')
         with atomic_path(out) as tmp:
             quantize_static(
                 prepared, tmp, _reader(data), quant_format=QuantFormat.QDQ,
                 op_types_to_quantize=list(QUANTIZED_OPS),
                 per_channel=per_channel, activation_type=QuantType.QInt8,
-                weight_type=QuantType.QInt8, calibrate_method=calibrate)
+                weight_type=QuantType.QInt8, calibrate_method=calibrate,
+                nodes_to_exclude=excluded)
             proto = onnx.load(tmp)
             settings = dict(
                 method='static post-training quantization, QDQ (ONNX '
@@ -270,6 +285,7 @@ def quantize_onnx(config: str, onnx_file: str, out: str,
                 'int8, per tensor',
                 activations='int8, per tensor',
                 quantized_ops=list(QUANTIZED_OPS),
+                float_parts=['backbone', 'neck'] if float_backbone else [],
                 source=dict(file=osp.basename(onnx_file),
                             sha256=file_sha256(onnx_file)))
             kept = {p.key: p.value for p in proto.metadata_props}
@@ -308,5 +324,6 @@ def _quantized_nodes(proto) -> dict:
 
 
 __all__ = ['quantize_onnx', 'QuantizeError', 'QUANT_KEY', 'QUANTIZED_OPS',
+           'FLOAT_BACKBONE',
            'CALIBRATION_METHODS', 'calibration_dataset',
            'calibration_indices', 'DetectorCalibrationData']

@@ -23,6 +23,7 @@ from mmmimic.deployment.onnx_input import (  # noqa: E402
     add_preprocessing,
 )
 from mmmimic.deployment.onnx_quantize import (  # noqa: E402
+    FLOAT_BACKBONE,
     QUANT_KEY,
     QuantizeError,
     calibration_indices,
@@ -143,6 +144,39 @@ def test_inputs_are_checked_before_any_work(exported, tiny_coco, tmp_path):
                       method='kl', cfg_options=cfg_options)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['existing.onnx',
                                                           'q.ONNX']
+
+
+def test_float_backbone_quantizes_the_heads_only(exported, tiny_coco,
+                                                 tmp_path):
+    out = str(tmp_path / 'heads.int8.onnx')
+    result = quantize_onnx(TINY_CONFIG, exported, out, num_images=2,
+                           cfg_options=options(tiny_coco),
+                           float_backbone=True)
+    proto = onnx.load(out)
+    produced_by = {o: n.op_type for n in proto.graph.node for o in n.output}
+    convs = [n for n in proto.graph.node if n.op_type == 'Conv']
+    quantized = {n.name for n in convs
+                 if produced_by.get(n.input[1]) == 'DequantizeLinear'}
+    backbone = {n.name for n in convs
+                if n.name.startswith(FLOAT_BACKBONE)}
+    assert backbone and not backbone & quantized   # the backbone in float
+    assert quantized and all(n.startswith('/rpn_head') for n in quantized)
+    assert result['quantized'].get('Gemm', 0) + \
+        result['quantized'].get('MatMul', 0) >= 2   # the RoI head's layers
+    settings = json.loads({p.key: p.value for p in proto.metadata_props}[
+        QUANT_KEY])
+    assert settings['float_parts'] == ['backbone', 'neck']
+    # a file whose nodes do not carry the export's names: nothing to leave
+    renamed = onnx.load(exported)
+    for index, node in enumerate(renamed.graph.node):
+        node.name = f'node{index}'
+    other = str(tmp_path / 'renamed.onnx')
+    onnx.save(renamed, other)
+    with pytest.raises(QuantizeError, match='no node named /backbone/'):
+        quantize_onnx(TINY_CONFIG, other, str(tmp_path / 'r.int8.onnx'),
+                      num_images=1, cfg_options=options(tiny_coco),
+                      float_backbone=True)
+    assert not (tmp_path / 'r.int8.onnx').exists()
 
 
 def test_the_preprocessing_in_the_graph_survives_quantization(

@@ -62,6 +62,16 @@ def test_flags_use_the_types(script, argv, monkeypatch, capsys):
     assert f'argument {argv[-2]}' in err and 'Traceback' not in err, err
 
 
+def test_a_flag_that_needs_another_is_refused(monkeypatch, capsys):
+    script = osp.join(REPO_ROOT, 'benchmarks', 'deploy_speed.py')
+    monkeypatch.setattr(sys, 'argv', [script, '--float-backbone'])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(script, run_name='__main__')
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert '--float-backbone chooses what --int8 quantizes' in err, err
+
+
 def test_an_image_argument_is_checked(tmp_path):
     import numpy as np
     from mmcv import imwrite

@@ -3,13 +3,14 @@ Runtime's own quantization tools.
 
     python tools/deployment/quantize_onnx.py CONFIG MODEL.onnx OUT.int8.onnx \
         [--images 64] [--method minmax|percentile|entropy] [--per-tensor] \
-        [--overwrite] [--cfg-options k=v ...]
+        [--float-backbone] [--overwrite] [--cfg-options k=v ...]
 
 MODEL.onnx is a file of ``tools/deployment/export_onnx.py`` and CONFIG the
 config it was exported from. Convolutions and matrix products (Conv, MatMul,
 Gemm) are quantized in the QDQ format, weights per output channel, activations
 per tensor, both signed 8-bit; NonMaxSuppression, RoiAlign and the box
-arithmetic stay in float. Activation ranges are calibrated on ``--images``
+arithmetic stay in float; with ``--float-backbone`` the backbone and neck do
+too, and only the heads are quantized. Activation ranges are calibrated on ``--images``
 images of the config's training set (evenly spaced; the test split is
 refused), resized by the test pipeline and prepared as the file's metadata
 says. The settings go into OUT's metadata (``mmmimic.quantization``).
@@ -59,6 +60,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--per-tensor', action='store_true',
                         help='one scale per weight tensor instead of per '
                         'output channel')
+    parser.add_argument('--float-backbone', action='store_true',
+                        help='leave the backbone and neck in float, quantize '
+                        'the heads only (faster where the backbone\'s INT8 '
+                        'kernels are not, e.g. MobileNetV2 on CPU)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing OUT')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -74,7 +79,8 @@ def main() -> None:
                            num_images=args.images, method=args.method,
                            per_channel=not args.per_tensor,
                            overwrite=args.overwrite,
-                           cfg_options=args.cfg_options)
+                           cfg_options=args.cfg_options,
+                           float_backbone=args.float_backbone)
     before, after = result['bytes']
     quantized = ', '.join(f'{n} {op}' for op, n in
                           sorted(result['quantized'].items()))
