@@ -166,8 +166,7 @@ def main() -> None:
               f'batch 2): {step} ms; pixel mimic loss (512 RoIs, C=768, '
               f'40x30): {pixel.median:.2f} [{pixel.q1:.2f}-{pixel.q3:.2f}] '
               f'ms = {100 * share:.2f} % of it (goal < 2 %); ms: median '
-              '[interquartile range]; the loss after 3 warm-up calls (fewer left '
-              'first-call allocations in the median)')
+              '[interquartile range]; the loss timed after 3 warm-up calls')
         summary.update(student_step_ms=step.median,
                        student_step_iqr_ms=[step.q1, step.q3],
                        pixel_512_ms=pixel.median,

@@ -102,8 +102,7 @@ def deployed_stats(models: Dict[str, ModelSpec], image: torch.Tensor,
         stats[name]['timings'] = {runtime: timing for (model, runtime),
                                   timing in timings.items() if model == name}
         stats[name]['latency_ms'] = timings[(name, 'torch')].median
-        for runtime in ('onnx', 'int8', 'onnx_in_graph', 'int8_in_graph'):
-            if (name, runtime) in timings:
-                stats[name][f'{runtime}_latency_ms'] = \
-                    timings[(name, runtime)].median
+        for runtime, timing in stats[name]['timings'].items():
+            if runtime != 'torch':
+                stats[name][f'{runtime}_latency_ms'] = timing.median
     return stats

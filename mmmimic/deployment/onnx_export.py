@@ -15,7 +15,7 @@ from mmmimic.utils.atomic import (
 from mmmimic.utils.config_file import read_config
 
 from .onnx_graph import OnnxTwoStageGraph, UnsupportedForOnnx, onnx_ops
-from .onnx_input import fuse_preprocessing
+from .onnx_input import IMAGE, fuse_preprocessing
 
 #: RoiAlign with ``coordinate_transformation_mode`` (mmcv's aligned=True)
 MIN_OPSET = 16
@@ -68,7 +68,7 @@ def preprocess_spec(detector: torch.nn.Module) -> dict:
 
 def _export(graph: torch.nn.Module, example: torch.Tensor, path: str,
             opset: int) -> None:
-    kwargs = dict(input_names=['image'],
+    kwargs = dict(input_names=[IMAGE],
                   output_names=['boxes', 'scores', 'labels'],
                   opset_version=opset, do_constant_folding=True)
     # torch >= 2.9 defaults to the torch.export-based exporter; this graph is

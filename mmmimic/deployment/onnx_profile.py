@@ -109,7 +109,7 @@ def onnx_predict_fn(session, image: np.ndarray) -> Callable[[], None]:
     deployment does per image (nothing for a file with the preprocessing in
     its graph)."""
     from .onnx_export import PREPROCESS_KEY
-    from .onnx_input import takes_uint8
+    from .onnx_input import IMAGE, takes_uint8
     spec = json.loads(
         session.get_modelmeta().custom_metadata_map[PREPROCESS_KEY])
     height, width = spec['input_shape']
@@ -118,12 +118,12 @@ def onnx_predict_fn(session, image: np.ndarray) -> Callable[[], None]:
 
     def prepare() -> dict:
         if takes_uint8(spec):   # the graph prepares it
-            return {'image': image}
+            return {IMAGE: image}
         img = image[..., ::-1] if spec['bgr_to_rgb'] else image
         img = (img.astype(np.float32) - mean) / std
         batch = np.full((1, 3, height, width), spec['pad_value'], np.float32)
         batch[0, :, :img.shape[0], :img.shape[1]] = img.transpose(2, 0, 1)
-        return {'image': batch}
+        return {IMAGE: batch}
 
     def run() -> None:
         session.run(None, prepare())

@@ -34,6 +34,7 @@ from mmmimic.utils.atomic import (
 from mmmimic.utils.config_file import read_config
 
 from .onnx_export import PREPROCESS_KEY, resize_steps
+from .onnx_input import IMAGE
 
 #: the metadata key of a quantized file's settings
 QUANT_KEY = 'mmmimic.quantization'
@@ -147,7 +148,7 @@ class DetectorCalibrationData:
                           unit='img'):
             batch = self.detector.data_preprocessor(
                 pseudo_collate([self.dataset[index]]), False)
-            yield {'image': self.detector.graph_input(
+            yield {IMAGE: self.detector.graph_input(
                 batch['inputs'][0], batch['data_samples'][0])}
 
     def get_next(self) -> Optional[dict]:

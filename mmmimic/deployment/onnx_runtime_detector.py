@@ -13,7 +13,7 @@ from mmengine.structures import InstanceData
 from mmmimic.registry import MODELS
 
 from .onnx_export import PREPROCESS_KEY
-from .onnx_input import takes_uint8
+from .onnx_input import IMAGE, takes_uint8
 
 
 def onnx_session(onnx_file: str, threads: Optional[int] = None,
@@ -114,7 +114,7 @@ class OnnxRuntimeDetector(BaseModel):
                              f'{mode!r}): an exported file cannot train')
         for image, sample in zip(inputs, data_samples):
             boxes, scores, labels = self.session.run(
-                None, {'image': self.graph_input(image, sample)})
+                None, {IMAGE: self.graph_input(image, sample)})
             boxes = torch.from_numpy(boxes)
             factor = sample.metainfo.get('scale_factor')
             if factor is not None:
